@@ -1,0 +1,144 @@
+"""The ``tinygrad-bp`` command (also ``python -m tinygrad_bp``).
+
+    tinygrad-bp mazur                 the article's walkthrough, one update
+    tinygrad-bp mazur --steps 10000   ... then on to 10,000 updates in all
+
+The network commands import ``nn`` when they run; the engine itself never
+imports it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import textwrap
+from collections.abc import Sequence
+
+from .engine import topological_order
+
+
+def _positive_int(text: str) -> int:
+    try:
+        n = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+    if n < 1:
+        raise argparse.ArgumentTypeError(f"expected a number of at least 1, got {n}")
+    return n
+
+
+def _f(x: float) -> str:
+    """The article's figures are written to 9 decimals."""
+    return f"{x:.9f}"
+
+
+def _run_mazur(args: argparse.Namespace) -> int:
+    from nn import mazur
+
+    model = mazur.network()
+    params = mazur.trained_parameters(model, args.train_biases)
+    hidden = model.layers[0]
+    say = print
+
+    say("A Step by Step Backpropagation Example (Matt Mazur), reproduced with tinygrad_bp.")
+    say("Every gradient below comes from one generic E_total.backward().")
+    say("")
+    (i1, i2), (t1, t2) = mazur.INPUTS, mazur.TARGETS
+    say(
+        f"Setup: i1 = {i1}, i2 = {i2}; targets {t1} (o1), {t2} (o2); "
+        f"learning rate {mazur.LEARNING_RATE}"
+    )
+    for layer in model.layers:
+        ws = "  ".join(f"{w.label} = {w.data}" for n in layer.neurons for w in n.w)
+        say(f"  {ws}  {layer.neurons[0].b.label} = {layer.neurons[0].b.data}")
+
+    step = mazur.forward(model)
+    say("")
+    say("The forward pass")
+    sources = [[x.label for x in step.inputs], [f"out_{n.name}" for n in hidden.neurons]]
+    nodes = {n.label: n for n in topological_order(step.E_total)}
+    for layer, names in zip(model.layers, sources):
+        for neuron in layer.neurons:
+            terms = " + ".join(f"{w.label}·{x}" for w, x in zip(neuron.w, names))
+            net = nodes[f"net_{neuron.name}"].data
+            out = nodes[f"out_{neuron.name}"].data
+            say(
+                f"  net_{neuron.name} = {terms} + {neuron.b.label} = {_f(net)}"
+                f"    out_{neuron.name} = sigmoid(net_{neuron.name}) = {_f(out)}"
+            )
+    for k, (e, t) in enumerate(zip(step.errors, mazur.TARGETS)):
+        say(f"  {e.label} = ½({t} − out_o{k + 1})² = {_f(e.data)}")
+    say(f"  E_total = E_o1 + E_o2 = {_f(step.E_total.data)}")
+
+    model.zero_grad()
+    step.E_total.backward()
+    lr = mazur.LEARNING_RATE
+    say("")
+    say(
+        f"The backward pass: E_total.backward(), then every update at once, "
+        f"w⁺ = w − {lr}·∂E_total/∂w"
+    )
+    for p in params:
+        say(
+            f"  ∂E_total/∂{p.label:<3} = {p.grad:>12.9f}    {p.label}⁺ = {_f(p.data - lr * p.grad)}"
+        )
+    if not args.train_biases:
+        say("  (b1 and b2 stay fixed, as in the article; --train-biases trains them too)")
+    for p in params:
+        p.data -= lr * p.grad
+
+    after = mazur.forward(model)
+    say("")
+    say(
+        f"After the first update: E_total = {_f(after.E_total.data)} "
+        f"(was {_f(step.E_total.data)}), out_o1 = {_f(after.outputs[0].data)}, "
+        f"out_o2 = {_f(after.outputs[1].data)}"
+    )
+
+    if args.steps > 1:
+        final = mazur.train(model, args.steps - 1, lr, args.train_biases)
+        error = final.E_total.data
+        say(
+            f"After {args.steps} updates: E_total = {_f(error)} ({error:.4e}), "
+            f"out_o1 = {_f(final.outputs[0].data)}, out_o2 = {_f(final.outputs[1].data)}"
+        )
+    say("")
+    say(textwrap.fill("About the article's closing figures: " + mazur.ERRATUM, width=88))
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="tinygrad-bp",
+        description="Scalar reverse-mode autograd for learning backpropagation.",
+    )
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    m = sub.add_parser(
+        "mazur",
+        help="reproduce Matt Mazur's 'A Step by Step Backpropagation Example'",
+        description="The article's forward pass, gradients and updates, number for number.",
+    )
+    m.add_argument(
+        "--steps",
+        type=_positive_int,
+        default=1,
+        metavar="N",
+        help="updates in all, after the walkthrough (default 1; the article quotes 10000)",
+    )
+    m.add_argument(
+        "--train-biases",
+        action="store_true",
+        help="update b1 and b2 too (the article keeps them fixed)",
+    )
+    m.set_defaults(run=_run_mazur)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    # Never crash on a console that cannot print ∂ or ½: escape what it cannot show.
+    reconfigure = getattr(sys.stdout, "reconfigure", None)
+    if reconfigure is not None:
+        reconfigure(errors="backslashreplace")
+    args = build_parser().parse_args(argv)
+    return int(args.run(args))
