@@ -93,7 +93,7 @@ def make_xor(n: int = 100, noise: float = 0.2, seed: int = 0, *, signed: bool = 
 
 
 def make_spirals(
-    n: int = 100, noise: float = 0.0, seed: int = 0, *, turns: float = 1.0, signed: bool = False
+    n: int = 100, noise: float = 0.02, seed: int = 0, *, turns: float = 1.0, signed: bool = False
 ) -> Dataset:
     """Two spiral arms winding around each other, one per class.
 

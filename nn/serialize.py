@@ -248,8 +248,12 @@ def _read(path: PathLike) -> tuple[dict[str, Any], Any, Any]:
             f"not valid JSON ({e.msg} at line {e.lineno}, column {e.colno}); "
             "the file may be truncated"
         ) from None
-    except (ValueError, RecursionError) as e:  # NaN/Infinity, repeated keys, absurd nesting
-        raise _RefusedError(str(e)) from None
+    except _RefusedError:  # from the hooks: NaN/Infinity, a repeated key
+        raise
+    except RecursionError:
+        raise _RefusedError("nested too deeply to be a model file") from None
+    except ValueError as e:  # e.g. an integer literal of thousands of digits
+        raise _RefusedError(f"not a model file ({e})") from None
     if not isinstance(doc, dict):
         raise _RefusedError(f"expected a JSON object, got {type(doc).__name__}")
     if doc.get("format") != FORMAT:
@@ -308,14 +312,14 @@ def _exact_keys(obj: dict[str, Any], keys: set[str], what: str) -> None:
 
 
 def _refuse_constant(name: str) -> float:
-    raise ValueError(f"{name} is not a number a model file may hold (only finite numbers)")
+    raise _RefusedError(f"{name} is not a number a model file may hold (only finite numbers)")
 
 
 def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
     obj: dict[str, Any] = {}
     for key, value in pairs:
         if key in obj:
-            raise ValueError(f"the key {key!r} appears twice in one object")
+            raise _RefusedError(f"the key {key!r} appears twice in one object")
         obj[key] = value
     return obj
 
