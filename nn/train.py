@@ -136,7 +136,10 @@ def fit(
                 optimizer.lr = schedule(k)
             optimizer.step()
             if bar is not None:
-                bar.set_postfix(loss=f"{loss.data:.4f}", accuracy=f"{acc:.0%}", refresh=False)
+                # A dict rather than keywords, which tqdm would sort (accuracy first).
+                bar.set_postfix(
+                    {"loss": f"{loss.data:.4f}", "accuracy": f"{acc:.0%}"}, refresh=False
+                )
                 bar.update(1)
     finally:
         if bar is not None:

@@ -207,7 +207,7 @@ def test_softmax_cross_entropy_refuses_bad_input(
     logits: list[list[float]], targets: list[int], message: str
 ) -> None:
     with pytest.raises(ValueError, match=message):
-        softmax_cross_entropy(logits, targets)  # type: ignore[arg-type]
+        softmax_cross_entropy(logits, targets)
 
 
 # -- L2 and shared checks ----------------------------------------------------------------
