@@ -262,7 +262,11 @@ def _read(path: PathLike) -> tuple[dict[str, Any], Any, Any]:
     if type(version) is not int or version != VERSION:
         raise _RefusedError(
             f"expected version {VERSION}, got {_short(version)}"
-            + (" (written by a newer tinygrad-bp?)" if type(version) is int else "")
+            + (
+                " (written by a newer tinygrad-bp?)"
+                if type(version) is int and version > VERSION
+                else ""
+            )
         )
     _exact_keys(doc, _KEYS, "the document")
     arch = doc["architecture"]

@@ -305,3 +305,18 @@ def test_hinge_and_l2_compose_as_in_the_example() -> None:
     scores = [model(x) for x in X[:5]]
     loss = hinge(scores, y[:5]) + 1e-4 * l2(model.parameters())  # type: ignore[arg-type]
     assert loss.data == pytest.approx(svm_loss(model, X[:5], y[:5])[0].data, rel=1e-15)
+
+
+def test_a_failed_save_still_ends_with_the_result(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import nn.serialize
+
+    def fail(*args: object) -> None:
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(nn.serialize, "save", fail)
+    assert cli.main(["train", "xor", "--steps", "2", "--save", str(tmp_path / "m.json")]) == 1
+    out, err = capsys.readouterr()
+    assert "cannot save" in err and "No space left on device" in err
+    final_line(out)

@@ -187,31 +187,32 @@ def _run_train(args: argparse.Namespace) -> int:
     if perfect is not None:
         print(f"100% training accuracy first reached after {perfect} updates")
 
+    # A failed save or plot is reported, but the run's result is still the last line.
+    failed = False
     if args.save is not None:
         try:
             serialize.save(model, args.save)
+            print(f"saved the model to {args.save!r}")
         except OSError as e:
-            return _fail(f"cannot save {args.save!r}: {e.strerror or e}")
+            failed = bool(_fail(f"cannot save {args.save!r}: {e.strerror or e}"))
         except ValueError as e:
-            return _fail(f"cannot save {args.save!r}: {e}")
-        print(f"saved the model to {args.save!r}")
+            failed = bool(_fail(f"cannot save {args.save!r}: {e}"))
     if args.plot is not None:
         from nn import plot
 
         try:
-            plot.plot_training(
-                model, X, y, history, args.plot, title=f"{args.dataset}, {args.steps} steps"
-            )
+            title = f"{args.dataset}, {args.steps} steps"
+            plot.plot_training(model, X, y, history, args.plot, title=title)
+            print(f"wrote the plot to {args.plot!r}")
         except (OSError, ValueError) as e:
-            return _fail(f"cannot write the plot {args.plot!r}: {e}")
-        print(f"wrote the plot to {args.plot!r}")
+            failed = bool(_fail(f"cannot write the plot {args.plot!r}: {e}"))
 
     loss, acc = history.losses[-1], history.accuracies[-1]
     print(
         f"final loss {loss:.6f} accuracy {acc:.0%} ({round(acc * len(y))}/{len(y)}) "
         f"after {args.steps} steps in {seconds:.1f} s"
     )
-    return 0
+    return 1 if failed else 0
 
 
 def build_parser() -> argparse.ArgumentParser:
