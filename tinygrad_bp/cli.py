@@ -2,6 +2,7 @@
 
     tinygrad-bp mazur                 the article's walkthrough, one update
     tinygrad-bp mazur --steps 10000   ... then on to 10,000 updates in all
+    tinygrad-bp train moons           micrograd's demo: a 2-16-16-1 MLP on two moons
 
 The network commands import ``nn`` when they run; the engine itself never
 imports it.
@@ -10,6 +11,7 @@ imports it.
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import textwrap
 from collections.abc import Sequence
@@ -107,6 +109,112 @@ def _run_mazur(args: argparse.Namespace) -> int:
     return 0
 
 
+def _whole_number(text: str) -> int:
+    try:
+        n = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+    if n < 0:
+        raise argparse.ArgumentTypeError(f"expected a number of at least 0, got {n}")
+    return n
+
+
+def _seed(text: str) -> int:
+    try:
+        return int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+
+
+def _fail(message: str) -> int:
+    print(f"tinygrad-bp train: error: {message}", file=sys.stderr)
+    return 1
+
+
+def _check_directory(path: str, what: str) -> str | None:
+    """A message if ``path`` cannot be written because its directory is missing."""
+    directory = os.path.dirname(os.path.abspath(path))
+    if not os.path.isdir(directory):
+        return f"cannot write the {what} {path!r}: the directory {directory!r} does not exist"
+    if os.path.isdir(path):
+        return f"cannot write the {what} {path!r}: it is a directory"
+    return None
+
+
+def _run_train(args: argparse.Namespace) -> int:
+    import time
+
+    from nn import MLP, data, serialize, train
+
+    # Everything that can be checked is checked before training, so a typo
+    # in a path or a missing extra does not cost a training run.
+    if args.plot is not None:
+        from nn import plot
+
+        try:
+            plot.require_matplotlib()
+        except plot.MatplotlibMissingError as e:
+            return _fail(str(e))
+        fmt = os.path.splitext(args.plot)[1].lstrip(".").lower()
+        formats = plot.image_formats()
+        if fmt not in formats:
+            endings = ", ".join("." + f for f in sorted(formats))
+            return _fail(f"cannot tell the image format of {args.plot!r}; use one of {endings}")
+    for path, what in ((args.plot, "plot"), (args.save, "model file")):
+        problem = path is not None and _check_directory(path, what)
+        if problem:
+            return _fail(problem)
+
+    X, y = data.DATASETS[args.dataset](100, seed=args.seed, signed=True)
+    model = MLP(2, [16, 16, 1], seed=args.seed)
+    if args.load is not None:
+        try:
+            serialize.load_into(model, args.load)
+        except serialize.ModelFileError as e:
+            return _fail(f"cannot load {args.load!r}: {e.reason}")
+        except OSError as e:
+            return _fail(f"cannot load {args.load!r}: {e.strerror or e}")
+        print(f"loaded the parameters from {args.load!r}")
+
+    print(
+        f"{model} on {args.dataset} ({len(X)} points, seed {args.seed}): {args.steps} steps of "
+        "full-batch SGD, hinge loss + 1e-4·Σp², learning rate 1.0 down to 0.1"
+    )
+    start = time.perf_counter()
+    history = train.fit(model, X, y, steps=args.steps, progress=True)
+    seconds = time.perf_counter() - start
+    perfect = history.first_perfect()
+    if perfect is not None:
+        print(f"100% training accuracy first reached after {perfect} updates")
+
+    # A failed save or plot is reported, but the run's result is still the last line.
+    failed = False
+    if args.save is not None:
+        try:
+            serialize.save(model, args.save)
+            print(f"saved the model to {args.save!r}")
+        except OSError as e:
+            failed = bool(_fail(f"cannot save {args.save!r}: {e.strerror or e}"))
+        except ValueError as e:
+            failed = bool(_fail(f"cannot save {args.save!r}: {e}"))
+    if args.plot is not None:
+        from nn import plot
+
+        try:
+            title = f"{args.dataset}, {args.steps} steps"
+            plot.plot_training(model, X, y, history, args.plot, title=title)
+            print(f"wrote the plot to {args.plot!r}")
+        except (OSError, ValueError) as e:
+            failed = bool(_fail(f"cannot write the plot {args.plot!r}: {e}"))
+
+    loss, acc = history.losses[-1], history.accuracies[-1]
+    print(
+        f"final loss {loss:.6f} accuracy {acc:.0%} ({round(acc * len(y))}/{len(y)}) "
+        f"after {args.steps} steps in {seconds:.1f} s"
+    )
+    return 1 if failed else 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="tinygrad-bp",
@@ -132,6 +240,35 @@ def build_parser() -> argparse.ArgumentParser:
         help="update b1 and b2 too (the article keeps them fixed)",
     )
     m.set_defaults(run=_run_mazur)
+
+    t = sub.add_parser(
+        "train",
+        help="train a 2-16-16-1 MLP on a toy dataset (micrograd's moons demo)",
+        description=(
+            "Full-batch SGD on 100 points: hinge (max-margin) loss + 1e-4·Σp², learning rate "
+            "from 1.0 down to 0.1, as micrograd's demo. A progress bar shows on a terminal; "
+            "the last line gives the final loss and accuracy."
+        ),
+    )
+    t.add_argument("dataset", choices=["moons", "xor", "spirals"], help="the dataset")
+    t.add_argument(
+        "--steps", type=_whole_number, default=100, metavar="N", help="updates (default 100)"
+    )
+    t.add_argument(
+        "--seed",
+        type=_seed,
+        default=0,
+        metavar="S",
+        help="seeds both the data and the initial weights (default 0)",
+    )
+    t.add_argument(
+        "--plot",
+        metavar="PATH",
+        help='write the decision boundary and loss curve (needs "tinygrad-bp[plot]")',
+    )
+    t.add_argument("--save", metavar="PATH", help="save the trained parameters as JSON")
+    t.add_argument("--load", metavar="PATH", help="start from parameters saved with --save")
+    t.set_defaults(run=_run_train)
     return parser
 
 

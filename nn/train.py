@@ -1,0 +1,159 @@
+"""A full-batch training loop for the small classifiers of micrograd's demo.
+
+``svm_loss`` is micrograd's moons loss: the mean hinge loss of the scores
+plus 1e-4·Σp². ``fit`` runs gradient descent with a learning rate schedule
+(by default SGD from 1.0 down to 0.1) and records the loss and accuracy
+after every update; it can show a tqdm progress bar.
+
+>>> from nn import MLP
+>>> from nn.data import make_moons
+>>> from nn.train import fit
+>>> X, y = make_moons(20, seed=0, signed=True)
+>>> model = MLP(2, [8, 1], seed=0)
+>>> history = fit(model, X, y, steps=30)
+>>> len(history.losses), history.losses[-1] < history.losses[0]
+(31, True)
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from tinygrad_bp import Value, no_grad
+
+from .losses import hinge, l2
+from .module import MLP
+from .optim import SGD, Optimizer
+
+Points = Sequence[Sequence[float]]
+
+
+def accuracy(scores: Sequence[Value | float], labels: Sequence[int]) -> float:
+    """The fraction of scores whose sign is the label's (±1).
+
+    A score of exactly 0 sits on the decision boundary and counts as wrong.
+
+    >>> accuracy([0.3, -2.0, 0.0, -0.1], [1, -1, 1, 1])
+    0.5
+    """
+    if len(scores) != len(labels) or not scores:
+        raise ValueError(
+            f"accuracy: expected one label per score, got {len(scores)} scores "
+            f"and {len(labels)} labels"
+        )
+    right = 0
+    for s, y in zip(scores, labels):
+        v = s.data if isinstance(s, Value) else s
+        right += (v > 0.0 and y > 0) or (v < 0.0 and y < 0)
+    return right / len(scores)
+
+
+def scores(model: MLP, X: Points) -> list[Value]:
+    """The model's score for every point (its single output)."""
+    out = [model(x) for x in X]
+    for s in out:
+        if not isinstance(s, Value):
+            raise ValueError(f"expected a model with one output, got {len(s)} outputs")
+    return out  # type: ignore[return-value]
+
+
+def svm_loss(model: MLP, X: Points, y: Sequence[int], alpha: float = 1e-4) -> tuple[Value, float]:
+    """micrograd's moons loss, mean(max(0, 1 − yᵢ·scoreᵢ)) + alpha·Σp², and the accuracy."""
+    s = scores(model, X)
+    loss = hinge(s, y)
+    if alpha:
+        loss = loss + alpha * l2(model.parameters())
+    return loss, accuracy(s, y)
+
+
+def linear_decay(steps: int, start: float = 1.0, end: float = 0.1) -> Callable[[int], float]:
+    """micrograd's schedule: the learning rate at update k is start − (start − end)·k/steps.
+
+    >>> lr = linear_decay(100)
+    >>> lr(0), round(lr(50), 12), round(lr(99), 12)
+    (1.0, 0.55, 0.109)
+    """
+    return lambda k: start - (start - end) * k / steps
+
+
+@dataclass
+class History:
+    """``losses[k]`` and ``accuracies[k]``: the model's after k updates (k = 0..steps)."""
+
+    losses: list[float] = field(default_factory=list)
+    accuracies: list[float] = field(default_factory=list)
+
+    def first_perfect(self) -> int | None:
+        """The fewest updates after which the accuracy was 100%, or None."""
+        return next((k for k, a in enumerate(self.accuracies) if a == 1.0), None)
+
+
+LossFn = Callable[[MLP, Points, Sequence[int]], tuple[Value, float]]
+
+
+def fit(
+    model: MLP,
+    X: Points,
+    y: Sequence[int],
+    steps: int = 100,
+    *,
+    loss_fn: LossFn = svm_loss,
+    optimizer: Optimizer | None = None,
+    schedule: Callable[[int], float] | None = None,
+    progress: bool = False,
+) -> History:
+    """Full-batch training: ``steps`` times forward, backward, update.
+
+    The default is micrograd's demo: ``svm_loss`` and SGD over all of the
+    model's parameters with ``linear_decay(steps)`` (1.0 down to 0.1). With
+    an ``optimizer`` of your own, ``schedule`` (if given) sets its ``lr``
+    before each update. ``progress=True`` shows a tqdm bar on stderr with the
+    step, loss and accuracy, but only when stderr is a terminal.
+
+    The history holds steps + 1 entries: the last is the trained model's,
+    from one more forward pass (without a graph).
+    """
+    if isinstance(steps, bool) or not isinstance(steps, int) or steps < 0:
+        raise ValueError(f"fit: steps must be a whole number >= 0, got {steps!r}")
+    if len(X) != len(y) or not X:
+        raise ValueError(f"fit: expected one label per point, got {len(X)} points, {len(y)} labels")
+    if optimizer is None:
+        schedule = schedule or linear_decay(max(steps, 1))
+        optimizer = SGD(model.parameters(), lr=schedule(0))
+    history = History()
+    bar = _progress_bar(steps) if progress else None
+    try:
+        for k in range(steps):
+            loss, acc = loss_fn(model, X, y)
+            history.losses.append(loss.data)
+            history.accuracies.append(acc)
+            optimizer.zero_grad()
+            loss.backward()
+            if schedule is not None:
+                optimizer.lr = schedule(k)
+            optimizer.step()
+            if bar is not None:
+                # A dict rather than keywords, which tqdm would sort (accuracy first).
+                bar.set_postfix(
+                    {"loss": f"{loss.data:.4f}", "accuracy": f"{acc:.0%}"}, refresh=False
+                )
+                bar.update(1)
+    finally:
+        if bar is not None:
+            bar.close()
+    with no_grad():
+        loss, acc = loss_fn(model, X, y)
+    history.losses.append(loss.data)
+    history.accuracies.append(acc)
+    return history
+
+
+def _progress_bar(steps: int) -> Any:
+    from tqdm import tqdm  # imported here: only the progress bar needs it
+
+    # disable=None: tqdm switches itself off when stderr is not a terminal, so
+    # logs and pipes get no bar (and no carriage returns).
+    return tqdm(total=steps, desc="training", unit="step", file=sys.stderr, disable=None)
