@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import math
+import subprocess
+import sys
+from pathlib import Path
 
 import pytest
 
@@ -270,3 +273,24 @@ def test_a_training_step_with_updates_under_no_grad() -> None:
     assert after.data < before.data
     # and graph recording is back for the next step
     assert loss().parents != ()
+
+
+# -- the example --------------------------------------------------------------------
+
+
+def test_the_custom_op_example_runs_and_prints_checked_numbers() -> None:
+    example = Path(__file__).resolve().parent.parent / "examples" / "custom_op.py"
+    done = subprocess.run([sys.executable, str(example)], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    out = done.stdout
+    assert "gradcheck softplus: True" in out and "gradcheck hypot: True" in out
+    assert "gradcheck in an expression: True" in out
+    # out = softplus(hypot(3, -4) − 4.5) = log(1 + e^0.5); d/dx = σ(0.5)·3/5, d/dy = σ(0.5)·(−4/5)
+    s = sigmoid(0.5)
+    assert f"= {math.log1p(math.exp(0.5)):.6f}" in out
+    assert f"d out/dx = {s * 0.6:.6f}, d out/dy = {s * -0.8:.6f}" in out
+    # the wrong rule: analytic e^0.5, numeric σ(0.5)
+    assert f"input 0 ('x'): analytic {math.exp(0.5)!r}" in out
+    assert f"numeric {s:.6f}" in out
+    assert "hypot: ∂r/∂x = 0.600000, ∂r/∂y = -0.800000" in out
+    assert f"softplus: ∂out/∂z = {s:.6f}" in out
