@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -294,3 +295,19 @@ def test_the_custom_op_example_runs_and_prints_checked_numbers() -> None:
     assert f"numeric {s:.6f}" in out
     assert "hypot: ∂r/∂x = 0.600000, ∂r/∂y = -0.800000" in out
     assert f"softplus: ∂out/∂z = {s:.6f}" in out
+
+
+def test_the_readme_section_on_new_ops_runs_as_written() -> None:
+    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text(encoding="utf-8")
+    section = readme[readme.index("## Extending with new ops") :]
+    section = section[: section.index("\n## ", 1)]
+    blocks = re.findall(r"```python\n(.*?)```", section, re.S)
+    assert len(blocks) == 2
+    namespace: dict[str, object] = {}
+    for block in blocks:
+        exec(compile(block, "README.md", "exec"), namespace)  # the project's own text
+    out, x, y = namespace["out"], namespace["x"], namespace["y"]
+    assert isinstance(out, Value) and isinstance(x, Value) and isinstance(y, Value)
+    s = sigmoid(0.5)
+    assert out.op == "softplus" and out.data == pytest.approx(math.log1p(math.exp(0.5)))
+    assert (x.grad, y.grad) == (pytest.approx(s * 0.6), pytest.approx(s * -0.8))
