@@ -7,7 +7,7 @@ from collections.abc import Callable
 
 import pytest
 
-from tinygrad_bp import GradcheckError, Value, gradcheck, op, total, weighted_sum
+from tinygrad_bp import GradcheckError, Value, gradcheck, no_grad, op, total, weighted_sum
 
 
 @op
@@ -166,3 +166,9 @@ def test_f_failing_at_a_nudged_input_is_reported_and_leaves_the_input_as_it_was(
     with pytest.raises(ValueError, match=r"input 0 = 1e-07 ± 1e-06 \(log: needs a positive"):
         gradcheck(lambda a: a.log(), [x])
     assert x.data == 1e-7 and x.grad == 0.0
+
+
+def test_inside_no_grad_it_refuses_rather_than_report_zero_gradients() -> None:
+    with no_grad(), pytest.raises(RuntimeError, match=r"called inside no_grad\(\)"):
+        gradcheck(softplus, [0.5])
+    assert gradcheck(softplus, [0.5])  # and recording is back afterwards

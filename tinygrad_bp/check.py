@@ -13,7 +13,7 @@ function of Values (a single op, or a whole expression that uses it).
 >>> gradcheck(softplus, [0.3])
 True
 >>> @op
-... def bad_softplus(x):  # the derivative of e^x is not e^x / 2
+... def bad_softplus(x):  # e^x / 2 is the slope at x = 0 only, not e^x / (1 + e^x)
 ...     return math.log1p(math.exp(x)), (math.exp(x) / 2,)
 >>> gradcheck(lambda a: bad_softplus(a * 2), [0.3])  # doctest: +ELLIPSIS
 Traceback (most recent call last):
@@ -125,9 +125,8 @@ def gradcheck(
     analytic gradient (the chain rule through the recorded local
     derivatives) must match the numeric slope
     ``(f(x + eps) - f(x - eps)) / (2 eps)`` within
-    ``|analytic - numeric| <= atol + rtol * |numeric|``, the rule of
-    ``math.isclose`` with both tolerances and of ``torch.autograd.gradcheck``
-    (whose defaults these are).
+    ``|analytic - numeric| <= atol + rtol * |numeric|``, the rule (and the
+    defaults) of ``torch.autograd.gradcheck``.
 
     Returns True, or raises ``GradcheckError`` (an AssertionError) naming
     every input that disagrees (index and label), its analytic and its
@@ -140,7 +139,8 @@ def gradcheck(
 
     ValueError for empty or repeated inputs, bad tolerances, or an ``f`` that
     fails at a nudged input; TypeError for an input that is not a Value or a
-    number, or an ``f`` that does not return a Value.
+    number, or an ``f`` that does not return a Value; RuntimeError inside
+    ``no_grad()``.
 
     >>> from tinygrad_bp import Value
     >>> x, y = Value(2.0, "x"), Value(0.5, "y")
@@ -153,6 +153,11 @@ def gradcheck(
     _check_tolerance("atol", atol, positive=False)
     _check_tolerance("rtol", rtol, positive=False)
     values = _as_inputs(inputs)
+    if not (Value(0.0) * 1.0).parents:  # asked whether ops record, through the public API
+        raise RuntimeError(
+            "gradcheck: called inside no_grad(), where ops record no graph and every "
+            "analytic gradient would be 0; call it outside the no_grad() block"
+        )
 
     analytic = grad(_evaluate(f, values), values)
 
