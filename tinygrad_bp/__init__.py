@@ -8,9 +8,12 @@
 0.393224
 """
 
+from .check import GradcheckError, gradcheck
 from .engine import Op, Value, grad, no_grad, op, topological_order, total, weighted_sum
 
 __all__ = [
+    "GradcheckError",
+    "gradcheck",
     "Op",
     "Value",
     "grad",

@@ -1,0 +1,183 @@
+"""A cross-check against PyTorch in float64: the same graphs, node by node.
+
+The graphs are the ones tests/test_generated_graphs.py checks against finite
+differences (tests/support/graphgen.py), drawn here from seeds 0..GRAPHS-1.
+Each description is built once as tinygrad_bp Values and once as PyTorch
+float64 tensors (``retain_grad`` on every intermediate); every node's value
+and gradient must agree. The article's network is compared too.
+
+PyTorch is optional (``pip install ".[torch]"``); without it this module is
+skipped, unless TINYGRAD_BP_REQUIRE_TORCH=1 (as CI sets it), which turns the
+skip into a failure so that a missing install cannot pass silently.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import random
+import warnings
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+
+try:
+    with warnings.catch_warnings():
+        # torch warns on import that NumPy is missing; nothing here needs NumPy.
+        warnings.filterwarnings("ignore", message="Failed to initialize NumPy")
+        import torch
+except ImportError:  # pragma: no cover - depends on the environment
+    if os.environ.get("TINYGRAD_BP_REQUIRE_TORCH") == "1":
+        raise ImportError(
+            'TINYGRAD_BP_REQUIRE_TORCH=1 but PyTorch is not installed: pip install ".[torch]"'
+        ) from None
+    pytest.skip(
+        'PyTorch is not installed; pip install ".[torch]" to run the cross-check',
+        allow_module_level=True,
+    )
+
+from graphgen import VALUE_FUNCTIONS, Graph, evaluate, random_graph
+
+from nn import mazur
+from tinygrad_bp import Value, op, topological_order
+
+GRAPHS = 1200  # CI checks at least 1,000
+
+# Relative agreement demanded of every value and gradient.
+RTOL = 1e-9
+# The absolute floor, for results near zero. Such a result is a difference of
+# terms of ordinary size (every node stays below graphgen.BOUND = 50), e.g.
+# n5 - n3 with n5 ≈ n3, or a gradient whose contributions cancel. Each engine
+# rounds those terms to within an ulp (about 7e-15 at 50) in its own order, so
+# the difference can disagree by that much however exact both are: relative
+# agreement means nothing there. Measured over 20,000 graphs: the largest
+# relative gap above 1e-3 is 8e-13, the largest absolute gap below 1e-3 is
+# 2e-15; the floor of 1e-12 sits well above the second.
+ATOL = 1e-12
+
+
+def close(a: float, b: float) -> bool:
+    return abs(a - b) <= ATOL + RTOL * max(abs(a), abs(b))
+
+
+def _torch_weighted_sum(*wxb: Any) -> Any:
+    n = (len(wxb) - 1) // 2
+    out: Any = 0.0
+    for w, x in zip(wxb[:n], wxb[n : 2 * n]):
+        out = out + w * x
+    return out + wxb[-1]
+
+
+def _torch_total(*xs: Any) -> Any:
+    out: Any = 0.0
+    for x in xs:
+        out = out + x
+    return out
+
+
+TORCH_FUNCTIONS: dict[str, Callable[..., Any]] = {
+    "exp": torch.exp,
+    "log": torch.log,
+    "tanh": torch.tanh,
+    "sigmoid": torch.sigmoid,
+    "relu": torch.relu,
+    "weighted_sum": _torch_weighted_sum,
+    "total": _torch_total,
+}
+
+
+def in_torch(graph: Graph) -> list[Any]:
+    leaves = [torch.tensor(x, dtype=torch.float64, requires_grad=True) for x in graph.inputs]
+    nodes = evaluate(graph, leaves, TORCH_FUNCTIONS)
+    for node in nodes[len(leaves) :]:
+        node.retain_grad()
+    nodes[-1].backward()
+    return nodes
+
+
+def in_tinygrad(graph: Graph, functions: dict[str, Any] = VALUE_FUNCTIONS) -> list[Value]:
+    leaves = [Value(x) for x in graph.inputs]
+    nodes = evaluate(graph, leaves, functions)
+    nodes[-1].backward()
+    return nodes
+
+
+@pytest.mark.parametrize("seed", range(GRAPHS))
+def test_a_generated_graph_agrees_with_torch_float64(seed: int) -> None:
+    graph = random_graph(random.Random(seed))
+    ours, theirs = in_tinygrad(graph), in_torch(graph)
+    assert len(ours) == len(theirs)
+    for k, (v, t) in enumerate(zip(ours, theirs)):
+        assert t.dtype == torch.float64
+        t_grad = 0.0 if t.grad is None else t.grad.item()
+        assert close(v.data, t.item()), f"n{k}: data {v.data!r} vs torch {t.item()!r}\n{graph}"
+        assert close(v.grad, t_grad), f"n{k}: grad {v.grad!r} vs torch {t_grad!r}\n{graph}"
+
+
+def disagree(graph: Graph, functions: dict[str, Any]) -> bool:
+    ours, theirs = in_tinygrad(graph, functions), in_torch(graph)
+    return not all(
+        close(v.grad, 0.0 if t.grad is None else t.grad.item()) for v, t in zip(ours, theirs)
+    )
+
+
+@op(name="tanh")
+def _tanh_with_a_wrong_derivative(x: float) -> tuple[float, tuple[float]]:
+    t = math.tanh(x)
+    return t, (1.0 - t * t + 1.0,)  # off by one
+
+
+def test_the_cross_check_catches_a_wrong_local_derivative() -> None:
+    bad = {**VALUE_FUNCTIONS, "tanh": _tanh_with_a_wrong_derivative}
+    live = []  # graphs where a tanh's gradient reaches the output
+    for seed in range(100):
+        graph = random_graph(random.Random(seed))
+        nodes = in_tinygrad(graph)
+        if any(n.op == "tanh" and abs(n.grad) > 1e-3 for n in nodes):
+            live.append(graph)
+    assert len(live) >= 10
+    assert all(disagree(g, bad) for g in live)
+    assert not any(disagree(g, VALUE_FUNCTIONS) for g in live)
+
+
+def test_the_article_network_agrees_with_torch() -> None:
+    model = mazur.network()
+    step = mazur.forward(model)
+    step.E_total.backward()
+    ours = {n.label: n for n in topological_order(step.E_total) if n.label}
+
+    def leaf(x: float) -> Any:
+        return torch.tensor(x, dtype=torch.float64, requires_grad=True)
+
+    (w1, w2), (w3, w4) = [[leaf(w) for w in row] for row in mazur.WEIGHTS[0]]
+    (w5, w6), (w7, w8) = [[leaf(w) for w in row] for row in mazur.WEIGHTS[1]]
+    b1, b2 = leaf(mazur.BIASES[0]), leaf(mazur.BIASES[1])  # each shared by its layer
+    i1, i2 = mazur.INPUTS
+    t1, t2 = mazur.TARGETS
+    net_h1 = w1 * i1 + w2 * i2 + b1
+    net_h2 = w3 * i1 + w4 * i2 + b1
+    out_h1, out_h2 = torch.sigmoid(net_h1), torch.sigmoid(net_h2)
+    net_o1 = w5 * out_h1 + w6 * out_h2 + b2
+    net_o2 = w7 * out_h1 + w8 * out_h2 + b2
+    out_o1, out_o2 = torch.sigmoid(net_o1), torch.sigmoid(net_o2)
+    E_o1, E_o2 = 0.5 * (t1 - out_o1) ** 2, 0.5 * (t2 - out_o2) ** 2
+    E_total = E_o1 + E_o2
+    named = dict(
+        net_h1=net_h1, net_h2=net_h2, out_h1=out_h1, out_h2=out_h2,
+        net_o1=net_o1, net_o2=net_o2, out_o1=out_o1, out_o2=out_o2,
+        E_o1=E_o1, E_o2=E_o2,
+    )  # fmt: skip
+    for t in named.values():
+        t.retain_grad()
+    E_total.backward()
+    named.update(w1=w1, w2=w2, w3=w3, w4=w4, w5=w5, w6=w6, w7=w7, w8=w8, b1=b1, b2=b2)
+
+    assert close(step.E_total.data, E_total.item())
+    for name, t in named.items():
+        assert close(ours[name].data, t.item()), name
+        assert t.grad is not None
+        assert close(ours[name].grad, t.grad.item()), name
+    # and both give the article's figures
+    assert round(ours["w5"].grad, 9) == round(w5.grad.item(), 9) == 0.082167041
+    assert round(ours["w1"].grad, 9) == round(w1.grad.item(), 9) == 0.000438568
