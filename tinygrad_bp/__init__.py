@@ -8,14 +8,25 @@
 0.393224
 """
 
+from .draw import Drawing, draw
 from .engine import Op, Value, grad, no_grad, op, topological_order, total, weighted_sum
+from .explain import Derivation, Explainer, derivation, explain
+from .render import render, render_bytes
 
 __all__ = [
+    "Derivation",
+    "Drawing",
+    "Explainer",
     "Op",
     "Value",
+    "derivation",
+    "draw",
+    "explain",
     "grad",
     "no_grad",
     "op",
+    "render",
+    "render_bytes",
     "topological_order",
     "total",
     "weighted_sum",
