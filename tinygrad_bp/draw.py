@@ -298,7 +298,12 @@ def draw(
 
     g = Drawing(
         name="tinygrad_bp",
-        graph_attr={"rankdir": direction, "nodesep": "0.25", "ranksep": "0.4"},
+        # Collapsed layers are joined by many edges: more room between ranks.
+        graph_attr={
+            "rankdir": direction,
+            "nodesep": "0.25",
+            "ranksep": "1.2" if collapse_neurons else "0.4",
+        },
         node_attr={"fontname": "Helvetica,Arial,sans-serif", "fontsize": "11"},
         edge_attr={"fontname": "Helvetica,Arial,sans-serif", "fontsize": "9"},
     )

@@ -420,13 +420,18 @@ class Explainer:
         if root in theirs:
             why = f"{rname} does not depend on {xname}: {xname} is computed from {rname}"
         else:
-            shared = [v for v in theirs if v in self.index]
+            shared = {v for v in theirs if v in self.index}
+            # Name the shared nodes nearest x: those no other shared node is computed from.
+            inner = {p for v in theirs if v in shared for p in v.parents}
+            nearest = [v for v in reversed(theirs) if v in shared and v not in inner]
             if not shared:
                 raise ValueError(
                     f"explain: {xname} is not in the graph of {rname}: {rname} is not computed "
                     f"from it, and the two share no node"
                 )
-            some = ", ".join(self.names[v] for v in shared[:3]) + (", …" if len(shared) > 3 else "")
+            some = ", ".join(self.names[v] for v in nearest[:3]) + (
+                ", …" if len(nearest) > 3 else ""
+            )
             why = (
                 f"{rname} does not depend on {xname}: both are computed from {some}, "
                 f"but {xname} is not among the {len(self.order)} nodes {rname} is computed from"

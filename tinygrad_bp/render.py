@@ -15,6 +15,10 @@ True
 from __future__ import annotations
 
 import os
+import sys
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -56,14 +60,15 @@ def render_bytes(graph: Any, format: str = "svg") -> bytes:
     if fmt == "dot":
         return source.encode("utf-8")
     agraph_class = _pygraphviz_agraph()
-    try:
-        agraph = agraph_class(string=source)
-    except Exception as error:  # pygraphviz raises its own DotError and others
-        raise ValueError(f"Graphviz could not parse the DOT source: {error}") from None
-    try:
-        data = agraph.draw(format=fmt, prog="dot")
-    finally:
-        agraph.close()
+    with _graphviz_stderr():
+        try:
+            agraph = agraph_class(string=source)
+        except Exception as error:  # pygraphviz raises its own DotError and others
+            raise ValueError(f"Graphviz could not parse the DOT source: {error}") from None
+        try:
+            data = agraph.draw(format=fmt, prog="dot")
+        finally:
+            agraph.close()
     if not isinstance(data, bytes) or not data:
         raise RuntimeError(f"Graphviz produced no {fmt} output")
     return data
@@ -105,3 +110,34 @@ def _pygraphviz_agraph() -> Any:
             f"pip install 'pygraphviz>=2.0' ({error})"
         ) from None
     return pygraphviz.AGraph
+
+
+@contextmanager
+def _graphviz_stderr() -> Iterator[None]:
+    """Pass on what Graphviz writes to the process's stderr, less fontconfig's noise.
+
+    Graphviz (and the fontconfig bundled with it) write to file descriptor
+    2 directly. The bundled fontconfig is older than many systems' font
+    configuration and warns about elements it does not know ("Fontconfig
+    warning: ... unknown element") although fonts work; those lines are
+    dropped, everything else is written to ``sys.stderr`` (which also brings
+    Graphviz's messages into a notebook).
+    """
+    try:
+        saved = os.dup(2)
+    except OSError:  # no file descriptor 2 to catch: let it be
+        yield
+        return
+    with tempfile.TemporaryFile() as caught:
+        sys.stderr.flush()
+        os.dup2(caught.fileno(), 2)
+        try:
+            yield
+        finally:
+            os.dup2(saved, 2)
+            os.close(saved)
+            caught.seek(0)
+            text = caught.read().decode("utf-8", "replace")
+    kept = [line for line in text.splitlines(True) if not line.startswith("Fontconfig warning:")]
+    if kept:
+        sys.stderr.write("".join(kept))
