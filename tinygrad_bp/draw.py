@@ -188,6 +188,7 @@ def _neurons(
         shown[node] = shown[out] = neuron
     folded: set[Value] = set()
     nets = {n.net for n in shown.values()}
+    positions: dict[Value, range | set[int]] = {}  # each net's, worked out once
     for node in order:
         if node.parents or not consumers[node]:
             continue
@@ -196,10 +197,11 @@ def _neurons(
         if parameters is not None:
             ok = node in parameters
         else:
-            ok = all(
-                all(k in _parameter_positions(c) for k, p in enumerate(c.parents) if p is node)
-                for c in consumers[node]
-            )
+            ok = True
+            for c in consumers[node]:
+                if c not in positions:
+                    positions[c] = _parameter_positions(c)
+                ok = ok and all(k in positions[c] for k, p in enumerate(c.parents) if p is node)
         if ok:
             folded.add(node)
     for neuron in dict.fromkeys(shown.values()):
