@@ -7,8 +7,10 @@ Run: python examples/custom_op.py
 """
 
 import math
+import sys
+from pathlib import Path
 
-from tinygrad_bp import GradcheckError, Value, gradcheck, op, topological_order
+from tinygrad_bp import GradcheckError, Value, draw, gradcheck, op, render, topological_order
 
 
 @op
@@ -75,9 +77,8 @@ for node in topological_order(out):
         line += f"   {node.op}: {edges}"
     print(line)
 
-try:  # the drawing module, where this version of tinygrad_bp has it
-    from tinygrad_bp import draw
-except ImportError:
-    print("(tinygrad_bp.draw is not in this version; the text above is the graph)")
-else:
-    print(draw(out))
+# 5. The same graph drawn: each op's name on its node, each edge labelled with
+#    its local derivative. Rendering uses the Graphviz bundled with pygraphviz.
+out_path = Path(sys.argv[1]) if len(sys.argv) > 1 else Path("custom_op.svg")
+render(draw(out, edge_labels=True), out_path)
+print(f"\nDrew the graph to {out_path}")

@@ -279,11 +279,16 @@ def test_a_training_step_with_updates_under_no_grad() -> None:
 # -- the example --------------------------------------------------------------------
 
 
-def test_the_custom_op_example_runs_and_prints_checked_numbers() -> None:
+def test_the_custom_op_example_runs_and_prints_checked_numbers(tmp_path: Path) -> None:
     example = Path(__file__).resolve().parent.parent / "examples" / "custom_op.py"
-    done = subprocess.run([sys.executable, str(example)], capture_output=True, text=True)
+    svg = tmp_path / "custom_op.svg"
+    done = subprocess.run([sys.executable, str(example), str(svg)], capture_output=True, text=True)
     assert done.returncode == 0, done.stderr
     out = done.stdout
+    # the drawing: the ops' names are on the rendered graph
+    drawing = svg.read_text(encoding="utf-8")
+    assert drawing.lstrip().startswith("<?xml") or "<svg" in drawing[:500]
+    assert ">softplus<" in drawing and ">hypot<" in drawing
     assert "gradcheck softplus: True" in out and "gradcheck hypot: True" in out
     assert "gradcheck in an expression: True" in out
     # out = softplus(hypot(3, -4) − 4.5) = log(1 + e^0.5); d/dx = σ(0.5)·3/5, d/dy = σ(0.5)·(−4/5)

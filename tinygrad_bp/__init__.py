@@ -9,18 +9,29 @@
 """
 
 from .check import GradcheckError, gradcheck
+from .draw import Drawing, draw
 from .engine import Op, Value, grad, no_grad, op, topological_order, total, weighted_sum
+from .explain import Derivation, Explainer, derivation, explain
+from .render import render, render_bytes
 
 __all__ = [
-    "GradcheckError",
-    "gradcheck",
-    "Op",
-    "Value",
+    "Derivation",
+    "derivation",
+    "draw",
+    "Drawing",
+    "explain",
+    "Explainer",
     "grad",
+    "gradcheck",
+    "GradcheckError",
     "no_grad",
+    "Op",
     "op",
+    "render",
+    "render_bytes",
     "topological_order",
     "total",
+    "Value",
     "weighted_sum",
 ]
 __version__ = "0.1.0"

@@ -3,6 +3,8 @@
     tinygrad-bp mazur                 the article's walkthrough, one update
     tinygrad-bp mazur --steps 10000   ... then on to 10,000 updates in all
     tinygrad-bp train moons           micrograd's demo: a 2-16-16-1 MLP on two moons
+    tinygrad-bp mazur --explain w5    ... and the chain rule for ∂E_total/∂w5 (or: all)
+    tinygrad-bp draw mazur -o graph.svg   the article's network drawn (.svg .png .pdf .dot)
 
 The network commands import ``nn`` when they run; the engine itself never
 imports it.
@@ -15,8 +17,12 @@ import os
 import sys
 import textwrap
 from collections.abc import Sequence
+from pathlib import Path
 
-from .engine import topological_order
+from .draw import DIRECTIONS, draw
+from .engine import Value, topological_order
+from .explain import Explainer, plain
+from .render import FORMATS, render
 
 
 def _positive_int(text: str) -> int:
@@ -32,6 +38,33 @@ def _positive_int(text: str) -> int:
 def _f(x: float) -> str:
     """The article's figures are written to 9 decimals."""
     return f"{x:.9f}"
+
+
+def _mazur_labels() -> list[str]:
+    """The labels of the article's network and error, in the article's order."""
+    from nn import mazur
+
+    step = mazur.forward(mazur.network())
+    return [n.label for n in topological_order(step.E_total) if n.label]
+
+
+def _explain_target(text: str) -> str:
+    """An --explain argument: a label of the article's network, or "all"."""
+    labels = _mazur_labels()
+    if text == "all" or text in labels:
+        return text
+    ordered = sorted(labels, key=lambda s: (s[0] != "w", s[0] != "b", len(s), s))
+    raise argparse.ArgumentTypeError(
+        f"unknown label {plain(text)!r}; expected all or one of: {', '.join(ordered)}"
+    )
+
+
+def _explanations(root: Value, weights: Sequence[Value], target: str) -> list[str]:
+    """The derivations --explain asked for, made while the gradients are this pass's."""
+    explainer = Explainer(root)
+    if target == "all":
+        return [explainer.derivation(w).text() for w in weights]
+    return [explainer.derivation(target).text()]
 
 
 def _run_mazur(args: argparse.Namespace) -> int:
@@ -74,6 +107,8 @@ def _run_mazur(args: argparse.Namespace) -> int:
 
     model.zero_grad()
     step.E_total.backward()
+    weights = mazur.trained_parameters(model)  # w1..w8
+    explained = _explanations(step.E_total, weights, args.explain) if args.explain else []
     lr = mazur.LEARNING_RATE
     say("")
     say(
@@ -106,6 +141,60 @@ def _run_mazur(args: argparse.Namespace) -> int:
         )
     say("")
     say(textwrap.fill("About the article's closing figures: " + mazur.ERRATUM, width=88))
+    if explained:
+        say("")
+        say("The chain rule, as the article works it (numbers from the first backward pass):")
+        for text in explained:
+            say("")
+            say(text)
+    return 0
+
+
+def _output_path(text: str) -> Path:
+    """A -o argument: a path whose extension names a format we can write."""
+    path = Path(text)
+    if path.suffix.lower() not in FORMATS:
+        shown = f"extension {path.suffix!r}" if path.suffix else "no extension"
+        raise argparse.ArgumentTypeError(
+            f"cannot tell the format of {plain(text)!r} ({shown}); use one of {', '.join(FORMATS)}"
+        )
+    return path
+
+
+def _highlight_target(text: str) -> str:
+    if text not in _mazur_labels():
+        raise argparse.ArgumentTypeError(
+            f"unknown label {plain(text)!r}; expected one of: {', '.join(_mazur_labels())}"
+        )
+    return text
+
+
+def _run_draw(args: argparse.Namespace) -> int:
+    from nn import mazur
+
+    model = mazur.network()
+    step = mazur.forward(model)
+    model.zero_grad()
+    step.E_total.backward()
+    nodes = {n.label: n for n in topological_order(step.E_total) if n.label}
+    graph = draw(
+        step.E_total,
+        direction=args.direction,
+        precision=args.precision,
+        edge_labels=args.edge_labels,
+        highlight=nodes[args.highlight] if args.highlight else None,
+        parameters=model.parameters(),
+        collapse_neurons=args.collapse_neurons,
+    )
+    try:
+        render(graph, args.output)
+    except OSError as error:
+        print(f"tinygrad-bp draw: cannot write {plain(str(args.output))}: {error}", file=sys.stderr)
+        return 1
+    print(
+        f"Wrote {plain(str(args.output))}: the article's network after one backward pass "
+        f"({len(set(graph.node_ids.values()))} nodes)"
+    )
     return 0
 
 
@@ -239,6 +328,13 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="update b1 and b2 too (the article keeps them fixed)",
     )
+    m.add_argument(
+        "--explain",
+        type=_explain_target,
+        metavar="LABEL",
+        help="then derive ∂E_total/∂LABEL by the chain rule, as the article does "
+        "(e.g. w5, out_h1; 'all' for every weight)",
+    )
     m.set_defaults(run=_run_mazur)
 
     t = sub.add_parser(
@@ -269,6 +365,46 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--save", metavar="PATH", help="save the trained parameters as JSON")
     t.add_argument("--load", metavar="PATH", help="start from parameters saved with --save")
     t.set_defaults(run=_run_train)
+    d = sub.add_parser(
+        "draw",
+        help="draw a network's graph with data, gradients and local derivatives",
+        description="Draw the article's network after one backward pass. The format "
+        f"follows the output's extension ({', '.join(FORMATS)}); Graphviz comes "
+        "bundled with pygraphviz, nothing else is needed.",
+    )
+    d.add_argument("network", choices=["mazur"], help="the network to draw")
+    d.add_argument(
+        "-o", "--output", type=_output_path, required=True, metavar="FILE", help="where to write"
+    )
+    d.add_argument(
+        "--precision",
+        type=int,
+        choices=range(18),
+        default=9,
+        metavar="N",
+        help="decimals shown, 0 to 17 (default 9, as the article prints)",
+    )
+    d.add_argument(
+        "--direction", choices=DIRECTIONS, default="LR", help="layout direction (default LR)"
+    )
+    d.add_argument(
+        "--edge-labels",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="label edges with their local derivatives (default: on)",
+    )
+    d.add_argument(
+        "--highlight",
+        type=_highlight_target,
+        metavar="LABEL",
+        help="draw the path from LABEL to E_total in red (e.g. w5)",
+    )
+    d.add_argument(
+        "--collapse-neurons",
+        action="store_true",
+        help="draw each neuron as one node, its weights and bias folded in",
+    )
+    d.set_defaults(run=_run_draw)
     return parser
 
 

@@ -1,0 +1,478 @@
+"""Where a gradient comes from: the chain rule written out, with numbers.
+
+After ``root.backward()``, ``explain(root, node)`` writes ∂root/∂node the
+way the article does, from the gradients backward() computed and the local
+derivatives recorded on the edges::
+
+    ∂E_total/∂w5 = ∂E_total/∂out_o1 × ∂out_o1/∂net_o1 × ∂net_o1/∂w5
+                 = 0.74136507 × 0.186815602 × 0.593269992 = 0.082167041
+
+The rule, for any graph:
+
+- From ``node`` go up while the current node feeds exactly one other: each
+  step is one factor, the local derivative on that edge (a node that feeds
+  another through several edges, like ``a`` in ``a * a``, gets their sum).
+- The walk stops at the root, or at a node that feeds several others. That
+  node's gradient is one factor, ∂root/∂head, and gets its own line: the sum
+  over its consumers C of ∂root/∂C × ∂C/∂head, every ∂root/∂C taken from
+  backward(). So the work is linear in the graph's size; no path is ever
+  enumerated.
+- Where the root is a sum (E_total = E_o1 + E_o2), its factor 1 is folded
+  into the one below it (∂E_total/∂E_o1 × ∂E_o1/∂out_o1 is written
+  ∂E_total/∂out_o1), and a term of a sum that reaches the root only through
+  such a summand is named after it, as the article names ∂E_o1/∂out_h1, when
+  that name is exact (the summand depends on the head through that consumer
+  alone). Such a term is expanded on the lines after.
+- A node without a label is named by its op in brackets, e.g. ``[tanh]``;
+  names that repeat get ``#1``, ``#2`` in topological order.
+
+``derivation`` returns the same as data (lines of factors with names,
+values and the edges they were read from) for pages built on top.
+
+>>> from tinygrad_bp import Value, explain
+>>> x = Value(0.5, "x"); w = Value(-2.0, "w")
+>>> y = (w * x).tanh(); y.label = "y"
+>>> y.backward()
+>>> print(explain(y, w))
+∂y/∂w = ∂y/∂[*] × ∂[*]/∂w
+      = 0.419974342 × 0.5 = 0.209987171
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+from .engine import Value, topological_order
+
+# Ops whose edges with local derivative exactly 1 pass a gradient on unchanged.
+SUM_OPS = frozenset({"+", "-", "Σ"})
+
+Edge = tuple[Value, int]  # (child, k): the edge from child.parents[k]
+
+
+@dataclass(frozen=True, eq=False)
+class Partial:
+    """One derivative in a derivation: ∂``of``/∂``wrt`` = ``value``.
+
+    ``kind`` says where the number comes from: "local" (the local
+    derivatives recorded on ``edges``, multiplied through sums' factors of
+    1 where folded), "gradient" (∂root/∂of as backward() left it in
+    ``of.grad``, or ∂of/∂wrt read from ``wrt``'s consumer's grad when ``of``
+    is a summand of the root), "term" (a term of a sum, expanded on a later
+    line) or "result" (the left-hand side of a line).
+    """
+
+    of: Value
+    wrt: Value
+    name: str
+    value: float
+    kind: str
+    edges: tuple[Edge, ...] = ()
+
+
+@dataclass(frozen=True, eq=False)
+class Line:
+    """``lhs`` = Σ over ``terms`` of the product of each term's factors = ``value``."""
+
+    lhs: Partial
+    terms: tuple[tuple[Partial, ...], ...]
+    value: float
+    note: str = ""
+
+
+@dataclass(frozen=True, eq=False)
+class Derivation:
+    """∂root/∂node = ``value``, derived in ``lines`` (the first is the answer)."""
+
+    root: Value
+    node: Value
+    name: str
+    value: float
+    lines: tuple[Line, ...]
+    notes: tuple[str, ...] = field(default=())
+
+    def text(self, precision: int = 9, max_factors: int = 12) -> str:
+        """The derivation as text, numbers to ``precision`` decimals.
+
+        A product of more than ``max_factors`` factors is shortened in the
+        middle (the value is still the whole product).
+        """
+        out: list[str] = []
+        if not self.lines:
+            out.append(f"{self.name} = {_num(self.value, precision)}")
+        for line in self.lines:
+            out.extend(_line_text(line, precision, max_factors))
+        out.extend(self.notes)
+        return "\n".join(out)
+
+    def __str__(self) -> str:
+        return self.text()
+
+
+def _num(x: float, precision: int) -> str:
+    """A number as the article prints them: ``precision`` decimals, no trailing zeros."""
+    if not math.isfinite(x):
+        return repr(x)
+    if x == 0.0:
+        return "0"
+    if abs(x) < 1e-4 or abs(x) >= 1e15:
+        mantissa, exponent = f"{x:.{max(precision - 1, 0)}e}".split("e")
+        if "." in mantissa:
+            mantissa = mantissa.rstrip("0").rstrip(".")
+        return f"{mantissa}e{exponent}"
+    shown = f"{x:.{precision}f}"
+    if "." in shown:
+        shown = shown.rstrip("0").rstrip(".")
+    return "0" if shown in ("-0", "") else shown
+
+
+def _shorten(items: Sequence[str], limit: int) -> list[str]:
+    if len(items) <= limit or limit < 3:
+        return list(items)
+    head, tail = (limit + 1) // 2, limit // 2
+    return [*items[:head], f"… ({len(items) - head - tail} more)", *items[len(items) - tail :]]
+
+
+def _line_text(line: Line, precision: int, max_factors: int) -> list[str]:
+    lhs = line.lhs.name
+    value = _num(line.value, precision)
+    only = line.terms[0][0] if len(line.terms) == 1 and len(line.terms[0]) == 1 else None
+    if only is not None and only.name == lhs:
+        # A single recorded local derivative: say which edges it is read from.
+        locals_ = [_num(e[0].local_grads[e[1]], precision) for e in only.edges]
+        shown = " + ".join(locals_) + f" = {value}" if len(locals_) > 1 else value
+        return [f"{lhs} = {shown}", *([f"  ({line.note})"] if line.note else [])]
+    names = " + ".join(" × ".join(_shorten([f.name for f in t], max_factors)) for t in line.terms)
+    numbers = " + ".join(
+        " × ".join(_shorten([_num(f.value, precision) for f in t], max_factors)) for t in line.terms
+    )
+    pad = " " * len(lhs)
+    lines = [f"{lhs} = {names}", f"{pad} = {numbers} = {value}"]
+    if line.note:
+        lines.append(f"{pad}   ({line.note})")
+    return lines
+
+
+def plain(s: str, limit: int = 80) -> str:
+    """``s`` safe for a terminal: unprintable characters (escapes, newlines) shown as escapes.
+
+    >>> plain("a\\x1b[31mb\\nc")
+    'a\\\\x1b[31mb\\\\nc'
+    """
+    if len(s) > limit:
+        s = s[: limit - 1] + "…"
+    return "".join(ch if ch.isprintable() else repr(ch)[1:-1] for ch in s)
+
+
+class Explainer:
+    """Derivations for many nodes of one root's graph, sharing one pass over it.
+
+    >>> from tinygrad_bp import Value
+    >>> a = Value(2.0, "a"); b = a * a; b.label = "b"; b.backward()
+    >>> print(Explainer(b).derivation(a))
+    ∂b/∂a = 2 + 2 = 4
+      (a enters b twice: the local derivatives recorded on both edges add up)
+    """
+
+    def __init__(self, root: Value) -> None:
+        if not isinstance(root, Value):
+            raise TypeError(f"explain: root must be a Value, got {type(root).__name__}")
+        self.root = root
+        self.order = topological_order(root)
+        self.index = {v: i for i, v in enumerate(self.order)}
+        # node -> {consumer: [k, ...]}: the edges consumer.parents[k] is node
+        self.consumers: dict[Value, dict[Value, list[int]]] = {v: {} for v in self.order}
+        for node in self.order:
+            for k, parent in enumerate(node.parents):
+                self.consumers[parent].setdefault(node, []).append(k)
+        self.names = self._names()
+        self._to_root: dict[Value, bool] = {root: True}
+
+    # -- names --------------------------------------------------------------
+    def _names(self) -> dict[Value, str]:
+        bases = [
+            plain(v.label) if v.label else f"[{plain(v.op)}]" if v.op else "[leaf]"
+            for v in self.order
+        ]
+        counts: dict[str, int] = {}
+        for base in bases:
+            counts[base] = counts.get(base, 0) + 1
+        seen: dict[str, int] = {}
+        names: dict[Value, str] = {}
+        for v, base in zip(self.order, bases):
+            if counts[base] > 1:
+                seen[base] = seen.get(base, 0) + 1
+                base = f"{base}#{seen[base]}"
+            names[v] = base
+        return names
+
+    def _d(
+        self, of: Value, wrt: Value, value: float, kind: str, edges: Sequence[Edge] = ()
+    ) -> Partial:
+        return Partial(of, wrt, f"∂{self.names[of]}/∂{self.names[wrt]}", value, kind, tuple(edges))
+
+    # -- graph helpers --------------------------------------------------------
+    def _local(self, consumer: Value, v: Value) -> Partial:
+        ks = self.consumers[v][consumer]
+        value = consumer.local_grads[ks[0]]
+        for k in ks[1:]:
+            value += consumer.local_grads[k]
+        return self._d(consumer, v, value, "local", [(consumer, k) for k in ks])
+
+    def _up(self, v: Value) -> Value | None:
+        """The one node ``v`` feeds, or None at the root or where it feeds several."""
+        if v is self.root:
+            return None
+        users = self.consumers[v]
+        return next(iter(users)) if len(users) == 1 else None
+
+    def _identity(self, p: Partial) -> bool:
+        return p.of.op in SUM_OPS and len(p.edges) == 1 and p.value == 1.0
+
+    def _sums_to_root(self, v: Value) -> bool:
+        """Whether v reaches the root through sums' edges of 1 alone, each node feeding one."""
+        path: list[Value] = []
+        node: Value | None = v
+        while node is not None and node not in self._to_root:
+            path.append(node)
+            up = self._up(node)
+            node = up if up is not None and self._identity(self._local(up, node)) else None
+        result = node is not None and self._to_root[node]
+        for n in path:
+            self._to_root[n] = result
+        return result
+
+    # -- the derivation -------------------------------------------------------
+    def _find(self, node: Value | str) -> Value:
+        if isinstance(node, str):
+            found = [v for v in self.order if v.label == node]
+            if len(found) == 1:
+                return found[0]
+            if not found:
+                labels = list(dict.fromkeys(plain(v.label) for v in self.order if v.label))
+                shown = ", ".join(labels[:40]) + (", …" if len(labels) > 40 else "")
+                raise ValueError(
+                    f"explain: no node labelled {plain(node)!r} in the graph of "
+                    f"{self.names[self.root]}; its labels are: {shown or '(none)'}"
+                )
+            raise ValueError(
+                f"explain: {len(found)} nodes are labelled {plain(node)!r} in the graph of "
+                f"{self.names[self.root]}; pass the Value itself"
+            )
+        if not isinstance(node, Value):
+            raise TypeError(f"explain: node must be a Value or a label, got {type(node).__name__}")
+        return node
+
+    def derivation(self, node: Value | str) -> Derivation:
+        """∂root/∂node, derived. See the module's docstring for the rule."""
+        x = self._find(node)
+        root = self.root
+        if x not in self.index:
+            return self._absent(x)
+        if root.parents and root.grad != 1.0:
+            raise ValueError(
+                f"explain: {self.names[root]}.grad is {root.grad!r}, not 1: call "
+                f"{self.names[root]}.backward() first (and not backward() of another node since), "
+                f"so that every gradient is ∂{self.names[root]}/∂node"
+            )
+        name = f"∂{self.names[root]}/∂{self.names[x]}"
+        if x is root:
+            note = f"(the root itself: backward() starts from {name} = 1)"
+            return Derivation(root, x, name, 1.0, (), (note,))
+
+        chain = [x]
+        while (up := self._up(chain[-1])) is not None:
+            chain.append(up)
+        head = chain[-1]
+        factors = [self._local(chain[i + 1], chain[i]) for i in range(len(chain) - 1)]
+        lines: list[Line] = []
+        later: list[Line] = []
+        if head is root:
+            folded = 0
+            while folded < len(factors) and self._identity(factors[-1 - folded]):
+                folded += 1
+            if folded and len(factors) - folded >= 2:
+                below = factors[-1 - folded]
+                edges = [e for f in factors[len(factors) - 1 - folded :] for e in f.edges]
+                merged = self._d(root, below.wrt, below.value, "local", edges)
+                factors = [*factors[: len(factors) - 1 - folded], merged]
+        else:
+            head_line, later = self._sum(head)
+            if head is x:
+                lines.append(head_line)
+            else:
+                factors.append(self._d(root, head, head_line.value, "gradient"))
+                later = [head_line, *later]
+        if head is not x:
+            value = math.prod(f.value for f in factors)
+            note = ""
+            if len(factors) == 1 and len(factors[0].edges) > 1:
+                note = (
+                    f"{self.names[x]} enters {self.names[factors[0].of]} "
+                    f"{_times(len(factors[0].edges))}: the local derivatives recorded on "
+                    f"{'both' if len(factors[0].edges) == 2 else 'all'} edges add up"
+                )
+            elif len(factors) == 1:
+                f = factors[0]
+                note = (
+                    f"the local derivative of {plain(f.of.op)} recorded on the edge "
+                    f"from {self.names[x]} to {self.names[f.of]}"
+                )
+            lhs = self._d(root, x, value, "result")
+            lines.append(Line(lhs, (tuple(reversed(factors)),), value, note))
+        lines.extend(later)
+        value = lines[0].value
+        return Derivation(root, x, name, value, tuple(lines), self._check(x, value))
+
+    def _sum(self, head: Value) -> tuple[Line, list[Line]]:
+        """The line ∂root/∂head = Σ over head's consumers, and the lines expanding its terms."""
+        root = self.root
+        # How many distinct parents each node has among head and the nodes
+        # computed from it: where that is one, a gradient reaches the node
+        # from head along one way only.
+        reached: dict[Value, int] = {head: 0}
+        for v in self.order[self.index[head] + 1 :]:
+            n = sum(1 for p in dict.fromkeys(v.parents) if p in reached)
+            if n:
+                reached[v] = n
+        terms: list[tuple[Partial, ...]] = []
+        later: list[Line] = []
+        for consumer in self.consumers[head]:
+            local = self._local(consumer, head)
+            summand = self._summand(consumer, reached)
+            if summand is None:
+                if consumer is root:
+                    terms.append((local,))
+                else:
+                    terms.append((self._d(root, consumer, consumer.grad, "gradient"), local))
+                continue
+            top, path = summand
+            value = consumer.grad * local.value
+            term = self._d(top, head, value, "term")
+            terms.append((term,))
+            if consumer is top:
+                continue  # the term is the local derivative itself
+            outer = self._d(top, consumer, consumer.grad, "gradient")
+            later.append(Line(term, ((outer, local),), value))
+            if len(path) > 2:
+                steps = [self._local(path[i + 1], path[i]) for i in range(len(path) - 1)]
+                later.append(Line(outer, (tuple(reversed(steps)),), consumer.grad))
+        value = math.fsum(math.prod(f.value for f in t) for t in terms)
+        users = [self.names[c] for c in self.consumers[head]]
+        listed = " and ".join([", ".join(users[:-1]), users[-1]]) if len(users) > 1 else users[0]
+        note = (
+            f"{self.names[head]} feeds {listed}: its gradient is the sum of what flows back "
+            f"through each"
+        )
+        if len(users) > 6:
+            note = f"{self.names[head]} feeds {len(users)} nodes: its gradient is the sum over them"
+        return Line(self._d(root, head, value, "result"), tuple(terms), value, note), later
+
+    def _summand(
+        self, consumer: Value, reached: dict[Value, int]
+    ) -> tuple[Value, list[Value]] | None:
+        """The summand of the root that a term through ``consumer`` can be named after.
+
+        Going up from ``consumer`` through nodes that feed one node each, the
+        first node that reaches the root through sums' edges of 1 alone is the
+        summand, if every node on the way (itself included) is reached from the
+        head along that way only. Returns it with the path, or None.
+        """
+        path = [consumer]
+        node = consumer
+        while True:
+            if reached.get(node) != 1:
+                return None
+            if node is not self.root and self._sums_to_root(node):
+                return node, path
+            up = self._up(node)
+            if up is None:
+                return None
+            node = up
+            path.append(node)
+
+    def _check(self, x: Value, value: float) -> tuple[str, ...]:
+        """A note where x.grad is not what this derivation finds."""
+        if math.isclose(x.grad, value, rel_tol=1e-9, abs_tol=1e-12):
+            return ()
+        name = self.names[x]
+        if not x.parents:
+            return (
+                f"(note: {name}.grad holds {x.grad!r}: a leaf's grad adds up over backward() "
+                f"calls until it is zeroed; this backward pass contributes {value!r})",
+            )
+        return (
+            f"(note: {name}.grad holds {x.grad!r}, not {value!r}: backward() was run from "
+            f"another node since {self.names[self.root]}.backward())",
+        )
+
+    def _absent(self, x: Value) -> Derivation:
+        """x is not in root's graph: 0 if they are connected, else a ValueError naming x."""
+        root = self.root
+        theirs = topological_order(x)
+        rname = self.names[root]
+        xname = plain(x.label) if x.label else f"[{plain(x.op)}]" if x.op else "[leaf]"
+        name = f"∂{rname}/∂{xname}"
+        if not x.label:
+            xname = f"the {xname} Value with data {x.data!r}"
+        if root in theirs:
+            why = f"{rname} does not depend on {xname}: {xname} is computed from {rname}"
+        else:
+            shared = {v for v in theirs if v in self.index}
+            # Name the shared nodes nearest x: those no other shared node is computed from.
+            inner = {p for v in theirs if v in shared for p in v.parents}
+            nearest = [v for v in reversed(theirs) if v in shared and v not in inner]
+            if not shared:
+                raise ValueError(
+                    f"explain: {xname} is not in the graph of {rname}: {rname} is not computed "
+                    f"from it, and the two share no node"
+                )
+            some = ", ".join(self.names[v] for v in nearest[:3]) + (
+                ", …" if len(nearest) > 3 else ""
+            )
+            why = (
+                f"{rname} does not depend on {xname}: both are computed from {some}, "
+                f"but {xname} is not among the {len(self.order)} nodes {rname} is computed from"
+            )
+        return Derivation(root, x, name, 0.0, (), (f"({why})",))
+
+
+def _times(n: int) -> str:
+    return "twice" if n == 2 else f"{n} times"
+
+
+def derivation(root: Value, node: Value | str) -> Derivation:
+    """∂root/∂node derived as data: the lines of ``explain``, with names, values and edges.
+
+    ``node`` is a Value or the label of exactly one node of the graph.
+
+    >>> from tinygrad_bp import Value
+    >>> a = Value(3.0, "a"); y = a * 4.0 + 1.0; y.label = "y"; y.backward()
+    >>> d = derivation(y, "a")
+    >>> d.value, [(f.name, f.value, f.kind) for f in d.lines[0].terms[0]]
+    (4.0, [('∂y/∂[*]', 1.0, 'local'), ('∂[*]/∂a', 4.0, 'local')])
+    """
+    return Explainer(root).derivation(node)
+
+
+def explain(root: Value, node: Value | str, precision: int = 9) -> str:
+    """∂root/∂node written out by the chain rule, as the article does, with numbers.
+
+    Call ``root.backward()`` first: the numbers are the gradients it computed
+    and the local derivatives recorded on the edges. A node the root does not
+    depend on gets 0 and the reason; a Value that shares nothing with the
+    root's graph, or a label no node has, raises ValueError naming it.
+
+    >>> from tinygrad_bp import Value
+    >>> a = Value(2.0, "a"); b = Value(5.0, "b")
+    >>> c = a * b; c.label = "c"
+    >>> d = c + a; d.label = "d"
+    >>> d.backward()
+    >>> print(explain(d, "a"))
+    ∂d/∂a = ∂c/∂a + ∂d/∂a
+          = 5 + 1 = 6
+            (a feeds c and d: its gradient is the sum of what flows back through each)
+    """
+    return Explainer(root).derivation(node).text(precision)
