@@ -16,7 +16,7 @@ import argparse
 import os
 import sys
 import textwrap
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from .draw import DIRECTIONS, draw
@@ -25,14 +25,24 @@ from .explain import Explainer, plain
 from .render import FORMATS, render
 
 
-def _positive_int(text: str) -> int:
-    try:
-        n = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
-    if n < 1:
-        raise argparse.ArgumentTypeError(f"expected a number of at least 1, got {n}")
-    return n
+def _int_at_least(minimum: int | None) -> Callable[[str], int]:
+    """An argparse type: a whole number, at least ``minimum`` (None: any)."""
+
+    def parse(text: str) -> int:
+        try:
+            n = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+        if minimum is not None and n < minimum:
+            raise argparse.ArgumentTypeError(f"expected a number of at least {minimum}, got {n}")
+        return n
+
+    return parse
+
+
+_positive_int = _int_at_least(1)
+_whole_number = _int_at_least(0)
+_seed = _int_at_least(None)
 
 
 def _f(x: float) -> str:
@@ -196,23 +206,6 @@ def _run_draw(args: argparse.Namespace) -> int:
         f"({len(set(graph.node_ids.values()))} nodes)"
     )
     return 0
-
-
-def _whole_number(text: str) -> int:
-    try:
-        n = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
-    if n < 0:
-        raise argparse.ArgumentTypeError(f"expected a number of at least 0, got {n}")
-    return n
-
-
-def _seed(text: str) -> int:
-    try:
-        return int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
 
 
 def _fail(message: str) -> int:
