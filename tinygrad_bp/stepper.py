@@ -65,7 +65,7 @@ from .render import render_bytes
 
 DEFAULT_PRECISION = 9  # the article prints nine decimals
 DEFAULT_SECONDS_PER_STEP = 1.0
-START_LEAVES_LISTED = 40  # the start step lists at most this many leaves
+START_LEAVES_LISTED = 16  # the start step lists at most this many leaves
 
 # Ops written between their two operands; "*" is shown as ×.
 INFIX = {"+": "+", "-": "-", "*": "×", "/": "/", "**": "**"}
@@ -241,7 +241,10 @@ class Stepper:
 
     def _start_step(self) -> Step:
         names = self.explainer.names
-        leaves = [v for v in self.explainer.order if not v.parents]
+        # The leaves in the order the forward pass first uses them (w1, w2, i1, i2, b1, ...).
+        used = (p for v in self.explainer.order for p in v.parents if not p.parents)
+        alone = (v for v in self.explainer.order if not v.parents)  # a root that is a leaf
+        leaves = list(dict.fromkeys([*used, *alone]))
         lines = [f"{names[v]} = {self._num(v.data)}" for v in leaves[:START_LEAVES_LISTED]]
         if len(leaves) > START_LEAVES_LISTED:
             lines.append(f"… and {len(leaves) - START_LEAVES_LISTED} more")
