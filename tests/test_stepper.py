@@ -177,6 +177,18 @@ def test_forward_equations_say_where_plain_numbers_went() -> None:
     assert texts["root"].startswith("root = scaled + plus + minus + ratio + summed + net + neg\n")
 
 
+def test_a_long_sum_is_shortened_in_the_middle() -> None:
+    xs = [Value(float(k), f"x{k}") for k in range(1, 31)]
+    s = total(xs)
+    s.label = "s"
+    s.backward()
+    (forward,) = [step for step in Stepper(s).steps if step.kind == "forward"]
+    assert forward.text == (
+        "s = x1 + x2 + x3 + x4 + x5 + x6 + ⋯ (18 more) + x25 + x26 + x27 + x28 + x29 + x30\n"
+        "  = 1 + 2 + 3 + 4 + 5 + 6 + ⋯ (18 more) + 25 + 26 + 27 + 28 + 29 + 30 = 465"
+    )
+
+
 def test_a_collapsed_neuron_is_one_step_each_way(
     article: tuple[MLP, Value, dict[str, Value]],
 ) -> None:

@@ -66,6 +66,7 @@ from .render import render_bytes
 DEFAULT_PRECISION = 9  # the article prints nine decimals
 DEFAULT_SECONDS_PER_STEP = 1.0
 START_LEAVES_LISTED = 16  # the start step lists at most this many leaves
+MAX_TERMS = 12  # a forward equation lists at most this many terms or arguments
 
 # Ops written between their two operands; "*" is shown as ×.
 INFIX = {"+": "+", "-": "-", "*": "×", "/": "/", "**": "**"}
@@ -358,8 +359,10 @@ class Stepper:
             half = (len(ps) - 1) // 2
             pairs = list(zip(ps[:half], ps[half:-1]))
             bias = ps[-1]
-            symbols = " + ".join([*(f"{names[w]}·{names[x]}" for w, x in pairs), names[bias]])
-            numbers = " + ".join([*(f"{n(w.data)} × {n(x.data)}" for w, x in pairs), n(bias.data)])
+            symbols = _joined([*(f"{names[w]}·{names[x]}" for w, x in pairs), names[bias]], " + ")
+            numbers = _joined(
+                [*(f"{n(w.data)} × {n(x.data)}" for w, x in pairs), n(bias.data)], " + "
+            )
         elif v.op in INFIX and len(ps) == 2:
             sym = INFIX[v.op]
             symbols = f"{names[ps[0]]} {sym} {names[ps[1]]}"
@@ -378,15 +381,15 @@ class Stepper:
         elif v.op == "neg" and len(ps) == 1:
             symbols, numbers = f"-{names[ps[0]]}", f"-({n(ps[0].data)})"
         elif v.op == "Σ" and sum((p.data for p in ps), 0.0) == v.data:
-            symbols = " + ".join(names[p] for p in ps)
-            numbers = " + ".join(n(p.data) for p in ps)
+            symbols = _joined([names[p] for p in ps], " + ")
+            numbers = _joined([n(p.data) for p in ps], " + ")
         else:
             # A constant is certain where a two-argument op or a sum has fewer
             # edges than it needs; other ops' arguments are all shown.
             missing = (v.op in INFIX and len(ps) < 2) or v.op in (WEIGHTED_SUM_OP, "Σ")
             tail = [CONSTANT] if missing else []
-            symbols = f"{v.op}({', '.join([*(names[p] for p in ps), *tail])})"
-            numbers = f"{v.op}({', '.join([*(n(p.data) for p in ps), *tail])})"
+            symbols = f"{v.op}({_joined([*(names[p] for p in ps), *tail], ', ')})"
+            numbers = f"{v.op}({_joined([*(n(p.data) for p in ps), *tail], ', ')})"
             note = CONSTANT_NOTE if missing else ""
         lhs = names[v]
         pad = " " * len(lhs)
@@ -505,6 +508,14 @@ class _Group:
         self.main = main  # the Value whose data and grad the node shows
         self.net: Value | None = None  # a collapsed neuron's net input
         self.folded: list[Value] = []  # leaves folded into a collapsed neuron
+
+
+def _joined(items: Sequence[str], sep: str) -> str:
+    """``items`` joined by ``sep``; past MAX_TERMS, the middle ones are counted, not listed."""
+    if len(items) <= MAX_TERMS:
+        return sep.join(items)
+    half = MAX_TERMS // 2
+    return sep.join([*items[:half], f"⋯ ({len(items) - 2 * half} more)", *items[-half:]])
 
 
 def _all_values_weighted_sum(v: Value) -> bool:
