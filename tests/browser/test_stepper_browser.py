@@ -174,6 +174,7 @@ def test_next_19_times_shows_w5s_chain_rule(
     for figure in W5_FIGURES:
         assert figure in equation
     assert opened.page.text_content("#tg-heading") == "Backward: ∂E_total/∂w5"
+    assert opened.page.text_content("#tg-legend-edges") == "edges its gradient came back along"
     # The gradient came back to w5 along its edge into net_o1 (and net_o1's op edge).
     net_o1 = nodes["net_o1"]
     into = s.drawing.edge_ids[(net_o1, net_o1.parents.index(nodes["w5"]))]
@@ -279,6 +280,8 @@ def test_start_forward_and_end_show_what_is_known(
     assert opened.equation() == (
         "net_h1 = w1·i1 + w2·i2 + b1\n       = 0.15 × 0.05 + 0.2 × 0.1 + 0.35 = 0.3775"
     )
+    assert opened.page.text_content("#tg-legend-edges") == "edges its inputs came in by"
+    assert opened.page.is_hidden("#tg-legend-path")
     # At the end every gradient shown is the one backward() computed.
     opened.page.keyboard.press("End")
     cells = opened.cells()
