@@ -25,9 +25,12 @@ With ``collapse_neurons=True`` each neuron is one node and one step: its
 forward step computes its net input and output, its backward step derives
 ∂root/∂out, ∂root/∂net and its folded weights and bias.
 
-Labels never become markup: the graph's text is escaped by ``draw``, the
-steps travel as JSON with every ``<``, ``>`` and ``&`` written as an escape,
-and the script puts text into the page with ``textContent``.
+Labels never become markup: the graph's text is escaped by ``draw`` (and
+the SVG is checked to hold nothing but shapes and text), the steps travel as
+JSON with every ``<``, ``>`` and ``&`` written as an escape, and the script
+puts text into the page with ``textContent``. The page's
+Content-Security-Policy loads nothing and runs only its own script, named
+by its hash.
 
 >>> from tinygrad_bp import Value, Stepper
 >>> x = Value(2.0, "x"); y = (x * x).tanh(); y.label = "y"
@@ -126,6 +129,8 @@ class Stepper:
     (decimals in the graph and the equations; 9 by default, as the article),
     ``edge_labels`` (local derivatives on the edges, on by default),
     ``max_nodes``; plus ``title`` and ``seconds_per_step`` for play.
+    ``steps`` holds the steps as data, ``drawing`` the drawing (with its
+    ``node_ids`` and ``edge_ids``), ``html`` the page.
 
     >>> from tinygrad_bp import Value
     >>> a = Value(3.0, "a"); b = a * a; b.label = "b"; b.backward()
