@@ -13,6 +13,7 @@ from .draw import Drawing, draw
 from .engine import Op, Value, grad, no_grad, op, topological_order, total, weighted_sum
 from .explain import Derivation, Explainer, derivation, explain
 from .render import render, render_bytes
+from .stepper import Step, Stepper, save_stepper, stepper_html
 
 __all__ = [
     "Derivation",
@@ -29,6 +30,10 @@ __all__ = [
     "op",
     "render",
     "render_bytes",
+    "save_stepper",
+    "Step",
+    "Stepper",
+    "stepper_html",
     "topological_order",
     "total",
     "Value",

@@ -5,6 +5,7 @@
     tinygrad-bp train moons           micrograd's demo: a 2-16-16-1 MLP on two moons
     tinygrad-bp mazur --explain w5    ... and the chain rule for ∂E_total/∂w5 (or: all)
     tinygrad-bp draw mazur -o graph.svg   the article's network drawn (.svg .png .pdf .dot)
+    tinygrad-bp viz mazur -o backprop.html   a web page that plays both passes node by node
 
 The network commands import ``nn`` when they run; the engine itself never
 imports it.
@@ -297,6 +298,51 @@ def _run_train(args: argparse.Namespace) -> int:
     return 1 if failed else 0
 
 
+HTML_SUFFIXES = (".html", ".htm")
+
+
+def _html_path(text: str) -> Path:
+    """A viz -o argument: the page is HTML, so the name should say so."""
+    path = Path(text)
+    if path.suffix.lower() not in HTML_SUFFIXES:
+        shown = f"extension {path.suffix!r}" if path.suffix else "no extension"
+        raise argparse.ArgumentTypeError(
+            f"{plain(text)!r} has {shown}; the page is HTML: use a name ending in .html or .htm"
+        )
+    return path
+
+
+def _run_viz(args: argparse.Namespace) -> int:
+    from nn import mazur
+
+    from .stepper import Stepper
+
+    model = mazur.network()
+    step = mazur.forward(model)
+    model.zero_grad()
+    step.E_total.backward()
+    page = Stepper(
+        step.E_total,
+        parameters=model.parameters(),
+        collapse_neurons=args.collapse_neurons,
+        direction=args.direction,
+        precision=args.precision,
+        title="A Step by Step Backpropagation Example, node by node",
+    )
+    try:
+        page.save(args.output)
+    except OSError as error:
+        print(f"tinygrad-bp viz: cannot write {plain(str(args.output))}: {error}", file=sys.stderr)
+        return 1
+    kinds = [s.kind for s in page.steps]
+    print(
+        f"Wrote {plain(str(args.output))}: the article's network in {kinds.count('forward')} "
+        f"forward and {kinds.count('backward')} backward steps; open it in a browser "
+        "(Right/Left step, Space plays)"
+    )
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="tinygrad-bp",
@@ -398,6 +444,35 @@ def build_parser() -> argparse.ArgumentParser:
         help="draw each neuron as one node, its weights and bias folded in",
     )
     d.set_defaults(run=_run_draw)
+
+    v = sub.add_parser(
+        "viz",
+        help="write one web page that plays the forward and backward pass node by node",
+        description="Write one self-contained HTML file (no network needed) that plays the "
+        "article's forward pass and backward pass node by node, with the chain rule for "
+        "every gradient. Keys: Right/Left step, Space plays, Home/End jump.",
+    )
+    v.add_argument("network", choices=["mazur"], help="the network to play")
+    v.add_argument(
+        "-o", "--output", type=_html_path, required=True, metavar="FILE", help="the .html to write"
+    )
+    v.add_argument(
+        "--precision",
+        type=int,
+        choices=range(18),
+        default=9,
+        metavar="N",
+        help="decimals shown, 0 to 17 (default 9, as the article prints)",
+    )
+    v.add_argument(
+        "--direction", choices=DIRECTIONS, default="LR", help="layout direction (default LR)"
+    )
+    v.add_argument(
+        "--collapse-neurons",
+        action="store_true",
+        help="one node and one step per neuron, its weights and bias folded in",
+    )
+    v.set_defaults(run=_run_viz)
     return parser
 
 

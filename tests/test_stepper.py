@@ -1,0 +1,394 @@
+"""The stepper page's content without a browser: steps, equations, escaping, errors.
+
+What the page does in a browser is tested in tests/browser/.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import html
+import json
+import re
+from html.parser import HTMLParser
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from nn import MLP, mazur
+from tinygrad_bp import (
+    Stepper,
+    Value,
+    cli,
+    explain,
+    save_stepper,
+    stepper_html,
+    topological_order,
+    total,
+    weighted_sum,
+)
+from tinygrad_bp import stepper as stepper_module
+from tinygrad_bp.draw import DEFAULT_MAX_NODES
+
+HOSTILE = "</script><script>alert(1)</script><!--"
+HOSTILE_IMG = '<img src=x onerror="alert(2)">'
+
+
+@pytest.fixture
+def article() -> tuple[MLP, Value, dict[str, Value]]:
+    model = mazur.network()
+    step = mazur.forward(model)
+    model.zero_grad()
+    step.E_total.backward()
+    nodes = {n.label: n for n in topological_order(step.E_total) if n.label}
+    return model, step.E_total, nodes
+
+
+def page_json(page: str) -> Any:
+    found = re.search(r'<script type="application/json" id="tg-data">(.*?)</script>', page, re.S)
+    assert found is not None
+    return json.loads(found.group(1))
+
+
+def labels_of(step: stepper_module.Step) -> list[str]:
+    return [v.label for v in step.values]
+
+
+# -- the steps ---------------------------------------------------------------------------
+
+
+def test_the_articles_steps_forward_in_topological_order_backward_layer_by_layer(
+    article: tuple[MLP, Value, dict[str, Value]],
+) -> None:
+    model, root, _ = article
+    s = Stepper(root, parameters=model.parameters())
+    counters = [step.counter for step in s.steps]
+    assert counters == (
+        ["start"]
+        + [f"forward {k}/11" for k in range(1, 12)]
+        + [f"backward {k}/23" for k in range(1, 24)]
+    )
+    # The leaves are given at the start; forward computes each other node once.
+    assert sorted(labels_of(s.steps[0])) == sorted(
+        ["i1", "i2", "b1", "b2"] + [f"w{k}" for k in range(1, 9)]
+    )
+    forward = [labels_of(step)[0] for step in s.steps[1:12]]
+    assert forward == [
+        "net_h1", "out_h1", "net_h2", "out_h2", "net_o1", "out_o1", "E_o1",
+        "net_o2", "out_o2", "E_o2", "E_total",
+    ]  # fmt: skip
+    # Backward as the article works it: the output layer's weights, then the hidden layer's.
+    backward = [labels_of(step)[0] for step in s.steps[12:]]
+    assert backward == [
+        "E_total", "E_o1", "E_o2", "out_o1", "out_o2", "net_o1", "net_o2",
+        "w5", "w6", "w7", "w8", "out_h1", "out_h2", "b2", "net_h1", "net_h2",
+        "w1", "w2", "w3", "w4", "i1", "i2", "b1",
+    ]  # fmt: skip
+    assert s.steps[19].counter == "backward 8/23" and labels_of(s.steps[19]) == ["w5"]
+
+
+def test_every_backward_step_comes_after_every_node_it_feeds() -> None:
+    a, b = Value(1.5, "a"), Value(-2.0, "b")
+    c = a * b
+    d = (c + a).tanh() * c
+    e = d.exp() + d * b
+    e.label = "e"
+    e.backward()
+    s = Stepper(e)
+    done: set[Value] = set()
+    for step in (st for st in s.steps if st.kind == "backward"):
+        (v,) = step.values
+        assert all(consumer in done for consumer in topological_order(e) if v in consumer.parents)
+        done.add(v)
+    assert done == set(topological_order(e))
+
+
+def test_w5s_step_is_explains_text_with_the_articles_four_numbers(
+    article: tuple[MLP, Value, dict[str, Value]],
+) -> None:
+    model, root, nodes = article
+    s = Stepper(root, parameters=model.parameters())
+    step = s.steps[19]
+    assert step.text == explain(root, "w5")
+    for figure in ["0.74136507", "0.186815602", "0.593269992", "0.082167041"]:
+        assert figure in step.text
+    net_o1 = nodes["net_o1"]
+    ids = s.drawing.edge_ids
+    # The gradient came back along w5 -> net_o1's op -> net_o1.
+    k = net_o1.parents.index(nodes["w5"])
+    assert step.edges == (ids[(net_o1, k)], f"{s.drawing.node_ids[net_o1]}_out")
+    assert step.node == s.drawing.node_ids[nodes["w5"]]
+    assert step.sources == (s.drawing.node_ids[net_o1],)
+    # The rest of the path: the edges whose local derivatives are the factors.
+    out_o1 = nodes["out_o1"]
+    assert ids[(out_o1, 0)] in step.path
+
+
+def test_forward_equations_with_the_articles_figures(
+    article: tuple[MLP, Value, dict[str, Value]],
+) -> None:
+    _, root, _ = article
+    texts = {
+        labels_of(step)[0]: step.text for step in Stepper(root).steps if step.kind == "forward"
+    }
+    assert texts["net_h1"] == (
+        "net_h1 = w1·i1 + w2·i2 + b1\n       = 0.15 × 0.05 + 0.2 × 0.1 + 0.35 = 0.3775"
+    )
+    assert texts["out_h1"] == (
+        "out_h1 = sigmoid(net_h1)\n       = sigmoid(0.3775) = 0.593269992"
+    )  # fmt: skip
+    assert texts["out_o1"].endswith("= sigmoid(1.105905967) = 0.75136507")
+    assert texts["E_total"] == (
+        "E_total = E_o1 + E_o2\n        = 0.274811083 + 0.023560026 = 0.298371109"
+    )
+
+
+def test_forward_equations_say_where_plain_numbers_went() -> None:
+    x, y, w = Value(3.0, "x"), Value(0.5, "y"), Value(2.0, "w")
+    nodes = {
+        "scaled": x * 2.5,
+        "plus": x + 1.0,
+        "minus": 1.0 - x,
+        "ratio": x / y,
+        "summed": total([x, y, 4.0]),
+        "net": weighted_sum([w], [1.5], 0.25),
+        "neg": -y,
+    }
+    for name, v in nodes.items():
+        v.label = name
+    root = total(list(nodes.values()))
+    root.label = "root"
+    root.backward()
+    texts = {
+        labels_of(step)[0]: step.text for step in Stepper(root).steps if step.kind == "forward"
+    }
+    assert texts["scaled"] == "scaled = x × 2.5\n       = 3 × 2.5 = 7.5"  # the edge's local grad
+    assert texts["plus"].splitlines()[:2] == ["plus = x + …", "     = 3 + … = 4"]
+    assert texts["minus"].splitlines()[:2] == ["minus = … - x", "      = … - 3 = -2"]
+    assert "(… stands for plain numbers" in texts["minus"]
+    assert texts["ratio"] == "ratio = x / y\n      = 3 / 0.5 = 6"
+    assert texts["summed"].splitlines()[:2] == [
+        "summed = Σ(x, y, …)",
+        "       = Σ(3, 0.5, …) = 7.5",
+    ]
+    assert texts["net"].splitlines()[:2] == ["net = Σwx+b(w, …)", "    = Σwx+b(2, …) = 3.25"]
+    assert texts["neg"] == "neg = -y\n    = -(0.5) = -0.5"
+    assert texts["root"].startswith("root = scaled + plus + minus + ratio + summed + net + neg\n")
+
+
+def test_a_long_sum_is_shortened_in_the_middle() -> None:
+    xs = [Value(float(k), f"x{k}") for k in range(1, 31)]
+    s = total(xs)
+    s.label = "s"
+    s.backward()
+    (forward,) = [step for step in Stepper(s).steps if step.kind == "forward"]
+    assert forward.text == (
+        "s = x1 + x2 + x3 + x4 + x5 + x6 + ⋯ (18 more) + x25 + x26 + x27 + x28 + x29 + x30\n"
+        "  = 1 + 2 + 3 + 4 + 5 + 6 + ⋯ (18 more) + 25 + 26 + 27 + 28 + 29 + 30 = 465"
+    )
+
+
+def test_a_collapsed_neuron_is_one_step_each_way(
+    article: tuple[MLP, Value, dict[str, Value]],
+) -> None:
+    model, root, nodes = article
+    s = Stepper(root, parameters=model.parameters(), collapse_neurons=True)
+    counters = [step.counter for step in s.steps]
+    # 4 neurons, E_o1, E_o2, E_total computed; 7 of them and i1, i2 get gradients.
+    assert counters[-1] == "backward 9/9" and counters[7] == "forward 7/7"
+    o1 = next(step for step in s.steps if step.kind == "backward" and "out_o1" in labels_of(step))
+    assert labels_of(o1)[:2] == ["out_o1", "net_o1"]
+    # Each folded weight is derived with its neuron; b2 (shared) with the last of its two.
+    assert set(labels_of(o1)[2:]) == {"w5", "w6"}
+    o2 = next(step for step in s.steps if step.kind == "backward" and "out_o2" in labels_of(step))
+    assert set(labels_of(o2)[2:]) == {"w7", "w8", "b2"}
+    assert explain(root, "out_o1") in o1.text and explain(root, "w5").splitlines()[0] in o1.text
+    derived = {v for step in s.steps if step.kind == "backward" for v in step.values}
+    assert derived == set(topological_order(root))
+    forward = next(step for step in s.steps if step.kind == "forward")
+    assert forward.text.splitlines()[0] == "net_h1 = w1·i1 + w2·i2 + b1"
+    assert forward.text.splitlines()[2] == "out_h1 = sigmoid(net_h1)"
+
+
+def test_a_collapsed_step_does_not_repeat_a_line() -> None:
+    model = MLP(2, [3, 1], activation="tanh", seed=1)
+    out = model([0.4, -0.7])
+    assert isinstance(out, Value)
+    loss = (out - 0.5) ** 2
+    loss.backward()
+    s = Stepper(loss, collapse_neurons=True)
+    for step in s.steps:
+        lines = [line for line in step.text.splitlines() if line.strip()]
+        firsts = [line for line in lines if line.startswith("∂")]
+        assert len(firsts) == len(set(firsts)), step.counter
+
+
+def test_a_2_16_16_1_mlp_collapsed_within_the_drawing_limit() -> None:
+    model = MLP(2, [16, 16, 1], seed=0)
+    points = [([0.5, -1.0], 1.0), ([1.0, 0.5], -1.0), ([-0.3, 0.8], 0.5), ([0.9, 0.1], 0.0)]
+    loss = sum(((model(x) - y) ** 2 for x, y in points), Value(0.0))
+    assert isinstance(loss, Value)
+    loss.backward()
+    with pytest.raises(ValueError, match="collapse_neurons=True"):
+        Stepper(loss)
+    s = Stepper(loss, collapse_neurons=True, precision=4)
+    kinds = [step.kind for step in s.steps]
+    assert kinds.count("backward") == 145  # the collapsed drawing's nodes
+    derived = [v for step in s.steps if step.kind == "backward" for v in step.values]
+    assert len(derived) == len(set(derived)) == len(topological_order(loss)) == 610
+    data = page_json(s.html)
+    assert len(data["nodes"]) == 145 <= DEFAULT_MAX_NODES
+
+
+# -- the page ----------------------------------------------------------------------------
+
+
+def test_the_page_holds_every_value_and_gradient_that_backward_computed(
+    article: tuple[MLP, Value, dict[str, Value]],
+) -> None:
+    model, root, _ = article
+    s = Stepper(root, parameters=model.parameters())
+    data = page_json(s.html)
+    by_id = {s.drawing.node_ids[v]: v for v in topological_order(root)}
+    assert len(data["nodes"]) == len(by_id) == 23
+    for node in data["nodes"]:
+        v = by_id[node["id"]]
+        assert float(node["data"].removeprefix("data ")) == pytest.approx(v.data, abs=5e-10)
+        assert float(node["grad"].removeprefix("grad ")) == pytest.approx(v.grad, abs=5e-10)
+        # Leaves are known from the start; every node's gradient at its backward step.
+        assert node["known"] == (0 if not v.parents else data["steps"].index(
+            next(st for st in data["steps"] if st["kind"] == "forward" and st["node"] == node["id"])
+        ))  # fmt: skip
+        assert data["steps"][node["derived"]]["node"] == node["id"]
+    assert [st["counter"] for st in data["steps"]] == [step.counter for step in s.steps]
+    assert data["steps"][19]["text"] == explain(root, "w5")
+    # The SVG's data and grad cells are marked for the script.
+    assert s.html.count('class="tg-data"') == s.html.count('class="tg-grad"') == 23
+
+
+def test_the_page_is_self_contained(article: tuple[MLP, Value, dict[str, Value]]) -> None:
+    _, root, _ = article
+    page = stepper_html(root)
+    assert page.startswith("<!DOCTYPE html>")
+    without_namespace = page.replace('xmlns="http://www.w3.org/2000/svg"', "")
+    for needle in ["http:", "https:", "//cdn", "<link", "@import", "url(", " src=", "href="]:
+        assert needle not in without_namespace, needle
+    # Only the page's own script may run: the policy names it by its hash.
+    (script,) = re.findall(r"<script>(.*?)</script>", page, re.S)
+    digest = base64.b64encode(hashlib.sha256(script.encode("utf-8")).digest()).decode()
+    assert f"script-src 'sha256-{digest}'" in page
+    assert "default-src 'none'" in page
+
+
+def test_hostile_labels_stay_text_in_the_graph_the_json_and_the_title() -> None:
+    x = Value(1.0, HOSTILE)
+    w = Value(2.0, HOSTILE_IMG)
+    y = (x * w).tanh()
+    y.label = "a\u2028b & <c>"
+    y.backward()
+    page = Stepper(y, title=f"title {HOSTILE}").html
+    assert page.count("<script") == 2  # the JSON and the page's own script
+    assert "alert(1)</script>" not in page and "<img" not in page and "<!--\n" not in page
+    assert "\u2028" not in page.split('id="tg-data">')[1]
+    data = page_json(page)
+    names = {node["name"] for node in data["nodes"]}
+    assert {HOSTILE, HOSTILE_IMG, "a\\u2028b & <c>"} <= names  # explain's names, unprintables shown
+    assert data["title"] == f"title {HOSTILE}"
+    assert f"<title>title {html.escape(HOSTILE)}</title>" in page
+    assert html.escape(HOSTILE, quote=False) in page  # the SVG's text, escaped
+
+
+def test_the_page_refuses_an_svg_with_anything_but_shapes_and_text(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    x = Value(1.0, "x")
+    y = x.exp()
+    y.backward()
+    svg = '<svg xmlns="http://www.w3.org/2000/svg"><g id="v0">{}</g></svg>'
+    for inner, fault in [
+        ("<script>alert(1)</script>", "<script> element"),
+        ('<text onclick="alert(1)">x</text>', "'onclick' attribute"),
+        ("<foreignObject/>", "<foreignObject> element"),
+    ]:
+        monkeypatch.setattr(stepper_module, "render_bytes", lambda g, f, i=inner: svg.format(i))
+        with pytest.raises(RuntimeError, match=fault):
+            Stepper(y)
+
+
+def test_jupyter_shows_the_page_in_a_sandboxed_iframe(
+    article: tuple[MLP, Value, dict[str, Value]],
+) -> None:
+    _, root, _ = article
+    s = Stepper(root, title='say "<hi>"')
+    shown = s._repr_html_()
+
+    class Attributes(HTMLParser):
+        found: list[dict[str, str | None]] = []
+
+        def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+            if tag == "iframe":
+                self.found.append(dict(attrs))
+
+    parser = Attributes()
+    parser.feed(shown)
+    (iframe,) = parser.found
+    assert iframe["srcdoc"] == s.html  # escaped, then read back whole
+    assert iframe["sandbox"] == "allow-scripts"
+    assert shown.count("<iframe") == 1 and "<script" not in shown.replace("&lt;script", "")
+
+
+# -- errors ------------------------------------------------------------------------------
+
+
+def test_bad_input_is_refused_with_what_was_expected(tmp_path: Path) -> None:
+    with pytest.raises(TypeError, match="root must be a Value, got float"):
+        Stepper(1.0)  # type: ignore[arg-type]
+    x = Value(2.0, "x")
+    y = x * x
+    y.label = "y"
+    with pytest.raises(ValueError, match=r"y\.grad is 0\.0, not 1: call y\.backward\(\) first"):
+        Stepper(y)
+    y.backward()
+    with pytest.raises(ValueError, match="seconds_per_step must be a number from 0.05 to 60"):
+        Stepper(y, seconds_per_step=0)
+    with pytest.raises(ValueError, match="precision must be a whole number from 0 to 17"):
+        Stepper(y, precision=40)
+    with pytest.raises(ValueError, match="direction must be one of"):
+        Stepper(y, direction="up")
+    target = tmp_path / "never.html"
+    with pytest.raises(ValueError, match="max_nodes=2"):
+        save_stepper(y, target, max_nodes=1)
+    assert not target.exists()  # built before anything is written
+
+
+def test_a_single_value_is_one_backward_step() -> None:
+    x = Value(4.0, "x")
+    x.backward()
+    s = Stepper(x)
+    assert [step.counter for step in s.steps] == ["start", "backward 1/1"]
+    assert s.steps[1].text == explain(x, x)
+
+
+# -- the command -------------------------------------------------------------------------
+
+
+def test_viz_writes_the_page(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    out = tmp_path / "backprop.html"
+    assert cli.main(["viz", "mazur", "-o", str(out)]) == 0
+    said = capsys.readouterr().out
+    assert "11 forward and 23 backward steps" in said
+    page = out.read_text(encoding="utf-8")
+    data = page_json(page)
+    assert data["steps"][19]["counter"] == "backward 8/23"
+    assert "0.74136507 × 0.186815602 × 0.593269992 = 0.082167041" in data["steps"][19]["text"]
+
+    assert cli.main(["viz", "mazur", "-o", str(out), "--collapse-neurons"]) == 0
+    assert "7 forward and 9 backward steps" in capsys.readouterr().out
+
+    with pytest.raises(SystemExit) as exit_info:
+        cli.main(["viz", "mazur", "-o", str(tmp_path / "page.svg")])
+    assert exit_info.value.code == 2
+    assert "use a name ending in .html or .htm" in capsys.readouterr().err
+    assert cli.main(["viz", "mazur", "-o", str(tmp_path / "missing" / "p.html")]) == 1
+    assert "cannot write" in capsys.readouterr().err

@@ -1,0 +1,662 @@
+"""The backprop stepper: one self-contained web page that plays a graph's passes node by node.
+
+``Stepper(root)`` draws ``root``'s graph (``draw``, rendered to SVG by the
+Graphviz that pygraphviz bundles) and writes one HTML file around it with the
+steps as data and a few lines of script to play them. No network, no CDN: the
+file opens from disk in any modern browser.
+
+- The leaves (inputs and parameters) are given: their values show from the
+  start. Each **forward** step then fills in one node's value, in
+  topological order, with the equation that computed it.
+- Each **backward** step fills in one node's gradient, root first. A node
+  comes as soon as every node it feeds is done, in the order they became
+  ready: for a network that is layer by layer from the output, as the
+  article works it (E_total, E_o1, E_o2, out_o1, ..., w5, w6, ...), and it
+  is a reverse topological order, so every gradient a step uses is already
+  on the page. The panel shows the chain rule for that gradient, the same
+  text ``explain`` gives.
+- The current node is outlined; a forward step marks the edges that carried
+  its inputs in, a backward step the edges its gradient came back along
+  (and, dashed, the rest of the path the equation's factors are read from).
+- Next, previous, play/pause, start and end are buttons and keys (Right,
+  Left, Space, Home, End). The page says where it is: "backward 8/23".
+
+With ``collapse_neurons=True`` each neuron is one node and one step: its
+forward step computes its net input and output, its backward step derives
+∂root/∂out, ∂root/∂net and its folded weights and bias.
+
+Labels never become markup: the graph's text is escaped by ``draw`` (and
+the SVG is checked to hold nothing but shapes and text), the steps travel as
+JSON with every ``<``, ``>`` and ``&`` written as an escape, and the script
+puts text into the page with ``textContent``. The page's
+Content-Security-Policy loads nothing and runs only its own script, named
+by its hash.
+
+>>> from tinygrad_bp import Value, Stepper
+>>> x = Value(2.0, "x"); y = (x * x).tanh(); y.label = "y"
+>>> y.backward()
+>>> s = Stepper(y, precision=4)
+>>> [f"{step.kind} {step.number}/{step.of}" for step in s.steps]
+['start 0/0', 'forward 1/2', 'forward 2/2', 'backward 1/3', 'backward 2/3', 'backward 3/3']
+>>> print(s.steps[-1].text)
+∂y/∂x = ∂y/∂[*] × ∂[*]/∂x
+      = 0.0013 × 4 = 0.0054
+>>> s.html.startswith("<!DOCTYPE html>")
+True
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import html
+import json
+import os
+import re
+import xml.etree.ElementTree as ET
+from collections import deque
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, replace
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+from .draw import DEFAULT_MAX_NODES, WEIGHTED_SUM_OP, Drawing, draw, number
+from .engine import Value
+from .explain import Derivation, Explainer, Line, _num
+from .render import render_bytes
+
+DEFAULT_PRECISION = 9  # the article prints nine decimals
+DEFAULT_SECONDS_PER_STEP = 1.0
+START_LEAVES_LISTED = 16  # the start step lists at most this many leaves
+MAX_TERMS = 12  # a forward equation lists at most this many terms or arguments
+
+# Ops written between their two operands; "*" is shown as ×.
+INFIX = {"+": "+", "-": "-", "*": "×", "/": "/", "**": "**"}
+# What stands for plain-number arguments, which are constants and get no node.
+CONSTANT = "…"
+CONSTANT_NOTE = f"({CONSTANT} stands for plain numbers: constants, which are not drawn)"
+
+SVG_NS = "http://www.w3.org/2000/svg"
+XML_NS = "http://www.w3.org/XML/1998/namespace"
+# The elements Graphviz's SVG for a drawing is made of. Anything else (a
+# script, a foreignObject, a link) is refused rather than put into the page.
+SVG_ELEMENTS = frozenset(
+    {"svg", "g", "title", "polygon", "polyline", "ellipse", "path", "text", "defs", "stop"}
+    | {"linearGradient", "radialGradient"}
+)
+
+TEMPLATE = "stepper.html"  # package data beside this module
+
+
+@dataclass(frozen=True, eq=False)
+class Step:
+    """One step of the page.
+
+    ``kind`` is "start", "forward" or "backward"; ``number`` counts steps
+    of that kind from 1 (0 for the start) out of ``of``. ``node`` is the id
+    of the drawn node (also its SVG element's id; "" for the start),
+    ``values`` the Values whose data (forward) or gradients (backward) the
+    step fills in, ``text`` the equation(s) shown. ``edges`` are the ids of
+    the edges that carried the values in (forward) or the gradient back
+    (backward); ``path`` the further edges the equation's factors are read
+    from; ``sources`` the drawn nodes the step reads from.
+    """
+
+    kind: str
+    number: int
+    of: int
+    node: str
+    values: tuple[Value, ...]
+    heading: str
+    text: str
+    edges: tuple[str, ...] = ()
+    path: tuple[str, ...] = ()
+    sources: tuple[str, ...] = ()
+
+    @property
+    def counter(self) -> str:
+        """What the page shows, e.g. "backward 8/23" ("start" for the start)."""
+        return "start" if self.kind == "start" else f"{self.kind} {self.number}/{self.of}"
+
+
+class Stepper:
+    """The stepper page for ``root``'s graph: ``html``, ``save(path)``, and inline in Jupyter.
+
+    Call ``root.backward()`` first: the page plays the values and gradients
+    the graph holds. Options as ``draw``: ``parameters`` (coloured apart
+    from other leaves), ``collapse_neurons``, ``direction``, ``precision``
+    (decimals in the graph and the equations; 9 by default, as the article),
+    ``edge_labels`` (local derivatives on the edges, on by default),
+    ``max_nodes``; plus ``title`` and ``seconds_per_step`` for play.
+    ``steps`` holds the steps as data, ``drawing`` the drawing (with its
+    ``node_ids`` and ``edge_ids``), ``html`` the page.
+
+    >>> from tinygrad_bp import Value
+    >>> a = Value(3.0, "a"); b = a * a; b.label = "b"; b.backward()
+    >>> s = Stepper(b)
+    >>> [step.counter for step in s.steps]
+    ['start', 'forward 1/1', 'backward 1/2', 'backward 2/2']
+    >>> print(s.steps[-1].text)
+    ∂b/∂a = 3 + 3 = 6
+      (a enters b twice: the local derivatives recorded on both edges add up)
+    """
+
+    def __init__(
+        self,
+        root: Value,
+        *,
+        parameters: Iterable[Value] | None = None,
+        collapse_neurons: bool = False,
+        direction: str = "LR",
+        precision: int = DEFAULT_PRECISION,
+        edge_labels: bool = True,
+        max_nodes: int = DEFAULT_MAX_NODES,
+        title: str | None = None,
+        seconds_per_step: float = DEFAULT_SECONDS_PER_STEP,
+    ) -> None:
+        if not isinstance(root, Value):
+            raise TypeError(f"stepper: root must be a Value, got {type(root).__name__}")
+        if root.parents and root.grad != 1.0:
+            name = root.label or "root"
+            raise ValueError(
+                f"stepper: {name}.grad is {root.grad!r}, not 1: call {name}.backward() first "
+                f"(and no other node's backward() since), so that the page can play the "
+                f"gradients of {name}"
+            )
+        if (
+            isinstance(seconds_per_step, bool)
+            or not isinstance(seconds_per_step, (int, float))
+            or not 0.05 <= seconds_per_step <= 60
+        ):
+            raise ValueError(
+                f"stepper: seconds_per_step must be a number from 0.05 to 60, "
+                f"got {seconds_per_step!r}"
+            )
+        if title is not None and not isinstance(title, str):
+            raise TypeError(f"stepper: title must be a str, got {type(title).__name__}")
+        self.root = root
+        self.precision = precision
+        self.collapse_neurons = collapse_neurons
+        self.seconds_per_step = float(seconds_per_step)
+        # draw checks direction, precision and max_nodes and says what was wrong.
+        self.drawing: Drawing = draw(
+            root,
+            direction=direction,
+            precision=precision,
+            edge_labels=edge_labels,
+            parameters=parameters,
+            collapse_neurons=collapse_neurons,
+            max_nodes=max_nodes,
+        )
+        self.explainer = Explainer(root)
+        self.title = title or f"Backpropagation step by step: {self.explainer.names[root]}"
+        self._svg_root = _parse_svg(render_bytes(self.drawing, "svg"))
+        self._svg_ids = {el.get("id") for el in self._svg_root.iter() if el.get("id")}
+        self._groups = self._group_values()
+        self.steps: list[Step] = self._make_steps()
+        self._mark_cells()
+        self.html: str = self._page()
+
+    # -- which Values each drawn node shows ------------------------------------
+    def _group_values(self) -> dict[str, _Group]:
+        """Drawn node id -> the Values it shows: the main one, a folded net, folded leaves."""
+        order = self.explainer.order
+        index = self.explainer.index
+        groups: dict[str, _Group] = {}
+        for v in order:
+            nid = self.drawing.node_ids[v]
+            if nid == f"v{index[v]}":  # draw names a node after the Value it shows
+                # Collapsed, every Σwx+b node is a neuron, alone or under its activation.
+                over_net = any(self.drawing.node_ids[p] == nid for p in v.parents)
+                neuron = self.collapse_neurons and (v.op == WEIGHTED_SUM_OP or over_net)
+                groups[nid] = _Group(nid, v, neuron)
+        for v in order:
+            group = groups[self.drawing.node_ids[v]]
+            if v is group.main:
+                continue
+            if v.parents:
+                group.net = v  # a collapsed neuron: its net input, shown with its output
+            else:
+                group.folded.append(v)
+        return groups
+
+    # -- the steps ----------------------------------------------------------------
+    def _make_steps(self) -> list[Step]:
+        order = self.explainer.order
+        groups = self._groups
+        by_main = {g.main: g for g in groups.values()}
+        forward = [by_main[v] for v in order if v in by_main and v.parents]
+        backward = [by_main[v] for v in _backward_order(self.root, order) if v in by_main]
+        steps = [self._start_step()]
+        for k, group in enumerate(forward, 1):
+            steps.append(self._forward_step(group, k, len(forward)))
+        # A folded leaf (a weight inside collapsed neurons) is derived with the
+        # last of its neurons to be done: only then is its gradient complete.
+        place = {g.id: k for k, g in enumerate(backward)}
+        attached: dict[str, list[Value]] = {}
+        for group in groups.values():
+            for leaf in group.folded:
+                users = {self.drawing.node_ids[c] for c in self.explainer.consumers[leaf]}
+                last = max(users, key=place.__getitem__)
+                attached.setdefault(last, []).append(leaf)
+        for k, group in enumerate(backward, 1):
+            extra = attached.get(group.id, [])
+            steps.append(self._backward_step(group, extra, k, len(backward)))
+        return steps
+
+    def _start_step(self) -> Step:
+        names = self.explainer.names
+        # The leaves in the order the forward pass first uses them (w1, w2, i1, i2, b1, ...).
+        used = (p for v in self.explainer.order for p in v.parents if not p.parents)
+        alone = (v for v in self.explainer.order if not v.parents)  # a root that is a leaf
+        leaves = list(dict.fromkeys([*used, *alone]))
+        lines = [f"{names[v]} = {self._num(v.data)}" for v in leaves[:START_LEAVES_LISTED]]
+        if len(leaves) > START_LEAVES_LISTED:
+            lines.append(f"… and {len(leaves) - START_LEAVES_LISTED} more")
+        heading = (
+            "The inputs and parameters are given"
+            if len(leaves) > 1
+            else "The input is given"
+            if leaves
+            else "Nothing is given"
+        )
+        return Step("start", 0, 0, "", tuple(leaves), heading, "\n".join(lines))
+
+    def _forward_step(self, group: _Group, k: int, of: int) -> Step:
+        made = [group.net, group.main] if group.net is not None else [group.main]
+        text = "\n".join(self._forward_text(v) for v in made)
+        edges: list[str] = []
+        sources: list[str] = []
+        for v in made:
+            for i, parent in enumerate(v.parents):
+                eid = self.drawing.edge_ids.get((v, i))
+                if eid is not None:
+                    edges.append(eid)
+                    sources.append(self.drawing.node_ids[parent])
+        edges.extend(self._present(f"{group.id}_out"))
+        names = self.explainer.names
+        heading = f"Forward: {names[group.main]}" + (
+            f" = {group.main.op}({names[group.net]})" if group.net is not None else ""
+        )
+        return Step(
+            "forward",
+            k,
+            of,
+            group.id,
+            tuple(made),
+            heading,
+            text,
+            edges=tuple(dict.fromkeys(edges)),
+            sources=tuple(s for s in dict.fromkeys(sources) if s != group.id),
+        )
+
+    def _backward_step(self, group: _Group, extra: Sequence[Value], k: int, of: int) -> Step:
+        derived = [group.main, *([group.net] if group.net is not None else []), *extra]
+        derivations = [self.explainer.derivation(v) for v in derived]
+        names = self.explainer.names
+        drawn = self.drawing.node_ids
+        edges: list[str] = []
+        sources: list[str] = []
+        # The edges from this node to the nodes it feeds: its gradient came back along them.
+        for consumer, ks in self.explainer.consumers[group.main].items():
+            if drawn[consumer] == group.id:
+                continue
+            for i in ks:
+                eid = self.drawing.edge_ids.get((consumer, i))
+                if eid is not None:
+                    edges.append(eid)
+                    edges.extend(self._present(f"{drawn[consumer]}_out"))
+            sources.append(drawn[consumer])
+        # The further edges whose local derivatives are factors of the equations.
+        path: list[str] = []
+        for d in derivations:
+            for line in d.lines:
+                for factor in (f for term in line.terms for f in term):
+                    for edge in factor.edges:
+                        eid = self.drawing.edge_ids.get(edge)
+                        if eid is not None:
+                            path.append(eid)
+                            path.extend(self._present(f"{drawn[edge[0]]}_out"))
+        edges = list(dict.fromkeys(edges))
+        heading = "Backward: " + ", ".join(f"∂{names[self.root]}/∂{names[v]}" for v in derived)
+        return Step(
+            "backward",
+            k,
+            of,
+            group.id,
+            tuple(derived),
+            heading,
+            "\n\n".join(self._texts(derivations)),
+            edges=tuple(edges),
+            path=tuple(e for e in dict.fromkeys(path) if e not in edges),
+            sources=tuple(dict.fromkeys(sources)),
+        )
+
+    def _texts(self, derivations: Sequence[Derivation]) -> list[str]:
+        """Each derivation as ``explain`` writes it; in a step of several (a collapsed
+        neuron), a line already written above is not written again."""
+        shown: set[str] = set()
+        texts = []
+        for d in derivations:
+            later = (line for line in d.lines[1:] if self._line(d, line) not in shown)
+            lines = d.lines[:1] + tuple(later)
+            shown.update(self._line(d, line) for line in d.lines)
+            texts.append(replace(d, lines=lines).text(self.precision))
+        return texts
+
+    def _line(self, d: Derivation, line: Line) -> str:
+        return replace(d, lines=(line,), notes=()).text(self.precision)
+
+    def _present(self, element_id: str) -> list[str]:
+        return [element_id] if element_id in self._svg_ids else []
+
+    def _num(self, x: float) -> str:
+        return _num(x, self.precision)
+
+    def _forward_text(self, v: Value) -> str:
+        """``v = how it was made`` and the same with numbers, as the article writes it."""
+        names = self.explainer.names
+        ps = v.parents
+        n = self._num
+        note = ""
+        if v.op == WEIGHTED_SUM_OP and _all_values_weighted_sum(v):
+            half = (len(ps) - 1) // 2
+            pairs = list(zip(ps[:half], ps[half:-1]))
+            bias = ps[-1]
+            symbols = _joined([*(f"{names[w]}·{names[x]}" for w, x in pairs), names[bias]], " + ")
+            numbers = _joined(
+                [*(f"{n(w.data)} × {n(x.data)}" for w, x in pairs), n(bias.data)], " + "
+            )
+        elif v.op in INFIX and len(ps) == 2:
+            sym = INFIX[v.op]
+            symbols = f"{names[ps[0]]} {sym} {names[ps[1]]}"
+            numbers = f"{n(ps[0].data)} {sym} {n(ps[1].data)}"
+        elif v.op == "*" and len(ps) == 1:
+            # v = p × c: the local derivative recorded on the edge is the constant itself.
+            c = n(v.local_grads[0])
+            symbols, numbers = f"{names[ps[0]]} × {c}", f"{n(ps[0].data)} × {c}"
+        elif v.op in ("+", "-") and len(ps) == 1:
+            # The sign of the local derivative says on which side the constant was.
+            first = v.op == "+" or v.local_grads[0] > 0
+            p = ps[0]
+            symbols = f"{names[p]} {v.op} {CONSTANT}" if first else f"{CONSTANT} - {names[p]}"
+            numbers = f"{n(p.data)} {v.op} {CONSTANT}" if first else f"{CONSTANT} - {n(p.data)}"
+            note = CONSTANT_NOTE
+        elif v.op == "neg" and len(ps) == 1:
+            symbols, numbers = f"-{names[ps[0]]}", f"-({n(ps[0].data)})"
+        elif v.op == "Σ" and sum((p.data for p in ps), 0.0) == v.data:
+            symbols = _joined([names[p] for p in ps], " + ")
+            numbers = _joined([n(p.data) for p in ps], " + ")
+        else:
+            # A constant is certain where a two-argument op or a sum has fewer
+            # edges than it needs; other ops' arguments are all shown.
+            missing = (v.op in INFIX and len(ps) < 2) or v.op in (WEIGHTED_SUM_OP, "Σ")
+            tail = [CONSTANT] if missing else []
+            symbols = f"{v.op}({_joined([*(names[p] for p in ps), *tail], ', ')})"
+            numbers = f"{v.op}({_joined([*(n(p.data) for p in ps), *tail], ', ')})"
+            note = CONSTANT_NOTE if missing else ""
+        lhs = names[v]
+        pad = " " * len(lhs)
+        lines = [f"{lhs} = {symbols}", f"{pad} = {numbers} = {n(v.data)}"]
+        if note:
+            lines.append(f"{pad}   {note}")
+        return "\n".join(lines)
+
+    # -- the SVG -----------------------------------------------------------------
+    def _mark_cells(self) -> None:
+        """Class the text cells that show data and grad, checking each says what draw wrote."""
+        elements = {el.get("id"): el for el in self._svg_root.iter(f"{{{SVG_NS}}}g")}
+        p = self.precision
+        for group in self._groups.values():
+            g = elements.get(group.id)
+            if g is None:
+                raise RuntimeError(f"stepper: the rendered SVG has no node with id {group.id!r}")
+            texts = [t for t in g.iter(f"{{{SVG_NS}}}text")]
+            # Cells end with data, grad (and, for a neuron, what it is made of).
+            back = 3 if group.neuron else 2
+            expected = (f"data {number(group.main.data, p)}", f"grad {number(group.main.grad, p)}")
+            found = tuple("".join(t.itertext()) for t in texts[-back : len(texts) - back + 2])
+            if len(texts) < back or found != expected:
+                raise RuntimeError(
+                    f"stepper: node {group.id} of the rendered SVG shows {found!r}, "
+                    f"expected {expected!r}"
+                )
+            texts[-back].set("class", "tg-data")
+            texts[-back + 1].set("class", "tg-grad")
+
+    # -- the page ------------------------------------------------------------------
+    def page_data(self) -> dict[str, Any]:
+        """What the page's script plays, as JSON-ready data (strings and whole numbers)."""
+        p = self.precision
+        index_of: dict[str, int] = {}
+        forward_at: dict[str, int] = {}
+        backward_at: dict[str, int] = {}
+        for i, step in enumerate(self.steps):
+            if step.kind == "forward":
+                forward_at[step.node] = i
+            elif step.kind == "backward":
+                backward_at[step.node] = i
+        nodes = []
+        for k, group in enumerate(self._groups.values()):
+            index_of[group.id] = k
+            v = group.main
+            nodes.append(
+                {
+                    "id": group.id,
+                    "name": self.explainer.names[v],
+                    "data": f"data {number(v.data, p)}",
+                    "grad": f"grad {number(v.grad, p)}",
+                    "known": forward_at.get(group.id, 0),
+                    "derived": backward_at[group.id],
+                }
+            )
+        steps = [
+            {
+                "kind": s.kind,
+                "counter": s.counter,
+                "node": s.node,
+                "heading": s.heading,
+                "text": s.text,
+                "edges": list(s.edges),
+                "path": list(s.path),
+                "sources": list(s.sources),
+            }
+            for s in self.steps
+        ]
+        return {
+            "title": self.title,
+            "nodes": nodes,
+            "steps": steps,
+            "msPerStep": round(self.seconds_per_step * 1000),
+        }
+
+    def _page(self) -> str:
+        template = resources.files(__package__).joinpath(TEMPLATE).read_text(encoding="utf-8")
+        # The page's Content-Security-Policy lets only its own script run, named by hash.
+        script = re.search(r"<script>(.*?)</script>", template, re.DOTALL)
+        if script is None:
+            raise RuntimeError(f"stepper: the page template {TEMPLATE} has no script")
+        digest = hashlib.sha256(script.group(1).encode("utf-8")).digest()
+        parts = {
+            "SCRIPTHASH": base64.b64encode(digest).decode("ascii"),
+            "TITLE": html.escape(self.title, quote=True),
+            "SVG": _svg_markup(self._svg_root),
+            "DATA": script_json(self.page_data()),
+        }
+        # One pass, so that nothing inserted is ever read as a placeholder.
+        return re.sub(r"__TG_([A-Z]+)__", lambda m: parts[m.group(1)], template)
+
+    def save(self, path: str | os.PathLike[str]) -> Path:
+        """Write the page to ``path`` (UTF-8) and return the path."""
+        target = Path(path)
+        target.write_text(self.html, encoding="utf-8")
+        return target
+
+    def _repr_html_(self) -> str:
+        """Jupyter: the page in an iframe of its own (its script, keys and styles stay inside)."""
+        return (
+            f'<iframe srcdoc="{html.escape(self.html, quote=True)}" '
+            'sandbox="allow-scripts" style="width: 100%; height: 640px; border: 1px solid #ccc;" '
+            f'title="{html.escape(self.title, quote=True)}"></iframe>'
+        )
+
+
+class _Group:
+    """The Values one drawn node shows."""
+
+    __slots__ = ("folded", "id", "main", "net", "neuron")
+
+    def __init__(self, nid: str, main: Value, neuron: bool) -> None:
+        self.id = nid
+        self.neuron = neuron  # drawn as a collapsed neuron
+        self.main = main  # the Value whose data and grad the node shows
+        self.net: Value | None = None  # a collapsed neuron's net input
+        self.folded: list[Value] = []  # leaves folded into a collapsed neuron
+
+
+def _joined(items: Sequence[str], sep: str) -> str:
+    """``items`` joined by ``sep``; past MAX_TERMS, the middle ones are counted, not listed."""
+    if len(items) <= MAX_TERMS:
+        return sep.join(items)
+    half = MAX_TERMS // 2
+    return sep.join([*items[:half], f"⋯ ({len(items) - 2 * half} more)", *items[-half:]])
+
+
+def _all_values_weighted_sum(v: Value) -> bool:
+    """Whether a Σwx+b node has all its arguments as Values: w..., x..., b.
+
+    Then the edge from wᵢ carries xᵢ, the edge from xᵢ carries wᵢ and b's
+    carries 1; with plain numbers among the arguments they have no edge.
+    """
+    ps, local = v.parents, v.local_grads
+    if len(ps) < 3 or len(ps) % 2 == 0 or local[-1] != 1.0:
+        return False
+    half = (len(ps) - 1) // 2
+    return all(local[i] == ps[half + i].data and local[half + i] == ps[i].data for i in range(half))
+
+
+def _backward_order(root: Value, order: Sequence[Value]) -> list[Value]:
+    """Every node once, each after all the nodes it feeds, in the order they became ready.
+
+    Kahn's algorithm from the root with a first-in first-out queue: a node
+    is ready when every consumer's gradient is done. For a layered network
+    that walks layer by layer from the output, as the article does.
+    """
+    waiting = {v: 0 for v in order}  # consumers (edges) still to be done
+    for v in order:
+        for p in v.parents:
+            waiting[p] += 1
+    ready = deque([root])
+    out: list[Value] = []
+    while ready:
+        v = ready.popleft()
+        out.append(v)
+        for p in v.parents:
+            waiting[p] -= 1
+            if waiting[p] == 0:
+                ready.append(p)
+    return out
+
+
+def _parse_svg(svg: bytes) -> ET.Element:
+    """Graphviz's SVG as a tree, refusing anything but the shapes and text of a drawing."""
+    root = ET.fromstring(svg)
+    for el in root.iter():
+        tag = el.tag
+        if not isinstance(tag, str) or not tag.startswith(f"{{{SVG_NS}}}"):
+            raise RuntimeError(f"stepper: unexpected {tag!r} in the rendered SVG")
+        local = tag[len(SVG_NS) + 2 :]
+        if local not in SVG_ELEMENTS:
+            raise RuntimeError(f"stepper: the rendered SVG has a <{local}> element; refusing it")
+        for attr in el.attrib:
+            name = attr.rsplit("}", 1)[-1]
+            if name.lower().startswith("on") or "href" in name.lower():
+                raise RuntimeError(
+                    f"stepper: the rendered SVG has a {name!r} attribute on <{local}>; refusing it"
+                )
+            if attr.startswith("{") and not attr.startswith(f"{{{XML_NS}}}"):
+                raise RuntimeError(f"stepper: unexpected attribute {attr!r} in the rendered SVG")
+    return root
+
+
+def _svg_markup(root: ET.Element) -> str:
+    """The checked SVG tree written out again, every text and attribute escaped.
+
+    What goes into the page is exactly what ``_parse_svg`` let through.
+    """
+    out: list[str] = []
+
+    def write(el: ET.Element) -> None:
+        tag = el.tag[len(SVG_NS) + 2 :]
+        attrs = "".join(
+            f' {_attribute_name(k)}="{html.escape(v, quote=True)}"' for k, v in el.attrib.items()
+        )
+        if el is root:
+            attrs = f' xmlns="{SVG_NS}"' + attrs
+        out.append(f"<{tag}{attrs}>")
+        if el.text:
+            out.append(html.escape(el.text, quote=False))
+        for child in el:
+            write(child)
+            if child.tail:
+                out.append(html.escape(child.tail, quote=False))
+        out.append(f"</{tag}>")
+
+    write(root)  # Graphviz's SVG nests a few levels deep: recursion is fine
+    return "".join(out)
+
+
+def _attribute_name(name: str) -> str:
+    prefix = f"{{{XML_NS}}}"
+    return "xml:" + name[len(prefix) :] if name.startswith(prefix) else name
+
+
+def script_json(data: object) -> str:
+    """``data`` as JSON safe inside ``<script type="application/json">``.
+
+    ``<``, ``>`` and ``&`` become ``\\u003c`` etc., so no ``</script>`` or
+    ``<!--`` can appear; U+2028 and U+2029 are escaped too. JSON.parse reads
+    it back unchanged. NaN and infinities are refused (JSON has none).
+
+    >>> script_json({"label": "</script><!--"})
+    '{"label": "\\\\u003c/script\\\\u003e\\\\u003c!--"}'
+    """
+    text = json.dumps(data, ensure_ascii=False, allow_nan=False)
+    for ch, escape in (
+        ("<", "\\u003c"),
+        (">", "\\u003e"),
+        ("&", "\\u0026"),
+        ("\u2028", "\\u2028"),
+        ("\u2029", "\\u2029"),
+    ):
+        text = text.replace(ch, escape)
+    return text
+
+
+def stepper_html(root: Value, **options: Any) -> str:
+    """The stepper page for ``root``'s graph as one HTML string (options as ``Stepper``).
+
+    >>> from tinygrad_bp import Value
+    >>> x = Value(0.5, "x"); y = x.exp(); y.backward()
+    >>> page = stepper_html(y)
+    >>> "<script" in page and "http://" not in page.replace(SVG_NS, "")
+    True
+    """
+    return Stepper(root, **options).html
+
+
+def save_stepper(root: Value, path: str | os.PathLike[str], **options: Any) -> Path:
+    """Write the stepper page for ``root``'s graph to ``path``; return the path.
+
+    Everything is built before the file is opened, so a failure leaves no file.
+
+    >>> import tempfile, pathlib
+    >>> from tinygrad_bp import Value
+    >>> x = Value(0.5, "x"); y = x * 3.0; y.backward()
+    >>> with tempfile.TemporaryDirectory() as tmp:
+    ...     out = save_stepper(y, pathlib.Path(tmp) / "y.html")
+    ...     out.read_text(encoding="utf-8").count("backward")  > 0
+    True
+    """
+    return Stepper(root, **options).save(path)
