@@ -8,7 +8,17 @@
 0.393224
 """
 
-from .engine import Op, Value, grad, no_grad, op, topological_order, total, weighted_sum
+from .engine import (
+    Op,
+    Value,
+    grad,
+    no_grad,
+    op,
+    topological_order,
+    total,
+    weighted_sum,
+    weighted_sums,
+)
 
 __all__ = [
     "Op",
@@ -19,5 +29,6 @@ __all__ = [
     "topological_order",
     "total",
     "weighted_sum",
+    "weighted_sums",
 ]
 __version__ = "0.1.0"

@@ -579,35 +579,59 @@ def weighted_sum(w: Sequence[Operand], x: Sequence[Operand], b: Operand = 0.0) -
     >>> round(net_h1.data, 9), net_h1.local_grads
     (0.3775, (0.05, 0.1, 1.0))
     """
-    n = len(w)
-    if len(x) != n:
+    if len(w) != len(x):
         raise ValueError(
-            f"weighted_sum: expected one weight per input, got {n} weights and {len(x)} inputs"
+            f"weighted_sum: expected one weight per input, got {len(w)} weights and {len(x)} inputs"
         )
-    if n and x[0].__class__ is float:
-        node = _weighted_sum_of_floats(w, x, b)
-        if node is not None:
-            return node
     return _weighted_sum._apply((*w, *x, b))
 
 
-def _weighted_sum_of_floats(w: Sequence[Operand], x: Sequence[Operand], b: Operand) -> Value | None:
-    """weighted_sum where every input is a plain float, as in a first layer (else None).
+def weighted_sums(
+    weights: Sequence[Sequence[Operand]], x: Sequence[Operand], biases: Sequence[Operand]
+) -> list[Value]:
+    """``weighted_sum(w, x, b)`` for each row ``w`` of ``weights`` and its bias: a layer's nets.
 
-    Then only the weights and the bias get edges. Seeing that once here is
-    twice as fast as sorting out the arguments one by one.
+    The nodes are the same as one ``weighted_sum`` per neuron makes; the
+    shared inputs are only read once, not once per neuron.
+
+    >>> w = [[Value(1.0), Value(2.0)], [Value(3.0), Value(4.0)]]
+    >>> nets = weighted_sums(w, [0.5, 0.25], [Value(0.0), Value(1.0)])
+    >>> [net.data for net in nets], len(nets[1].parents)
+    ([1.0, 3.5], 3)
     """
-    n = len(w)
-    if b.__class__ is not Value or [v for v in x if v.__class__ is not float]:
-        return None
-    wd = [v.data for v in w if v.__class__ is Value]
-    if len(wd) != n:
-        return None
-    data, local = _weighted_sum.rule(*wd, *x, b.data)
-    if not _grad_enabled:
-        return _leaf(data)
-    # local is (x..., w..., 1.0): keep the edges of the weights and of the bias
-    return _node(data, _weighted_sum.name, (*w, b), (*local[:n], local[-1]))  # type: ignore[arg-type]
+    if len(weights) != len(biases):
+        raise ValueError(
+            f"weighted_sums: expected one bias per row of weights, got {len(weights)} rows "
+            f"and {len(biases)} biases"
+        )
+    n = len(x)
+    # The two common cases are sorted out once for the layer: every input a
+    # Value (a hidden layer: all get edges) or every input a plain float (a
+    # first layer: none do). Anything else goes argument by argument.
+    xs = [a.data for a in x if a.__class__ is Value]
+    if len(xs) == n:
+        x_edges = True
+        x = tuple(x)
+    elif not xs and not [a for a in x if a.__class__ is not float]:
+        x_edges = False
+        xs = list(x)  # type: ignore[arg-type]
+    else:
+        return [weighted_sum(w, x, b) for w, b in zip(weights, biases)]
+    rule, name = _weighted_sum.rule, _weighted_sum.name
+    nets = []
+    for w, b in zip(weights, biases):
+        wd = [a.data for a in w if a.__class__ is Value]
+        if len(wd) != n or len(w) != n or b.__class__ is not Value:
+            nets.append(weighted_sum(w, x, b))  # a constant among them, or a wrong length
+            continue
+        data, local = rule(*wd, *xs, b.data)
+        if not _grad_enabled:
+            nets.append(_leaf(data))
+        elif x_edges:
+            nets.append(_node(data, name, (*w, *x, b), local))  # type: ignore[arg-type]
+        else:  # local is (x..., w..., 1.0): keep those of the weights and the bias
+            nets.append(_node(data, name, (*w, b), (*local[:n], local[-1])))  # type: ignore[arg-type]
+    return nets
 
 
 def total(values: Sequence[Operand]) -> Value:
