@@ -90,7 +90,7 @@ class Value:
     def __init__(self, data: float, label: str = "") -> None:
         if type(data) is not float:
             data = _to_float(data, "Value")
-        if type(label) is not str and not isinstance(label, str):
+        if not isinstance(label, str):
             raise TypeError(f"Value: label must be a str, got {type(label).__name__}")
         self.data = data
         self.grad = 0.0
@@ -217,10 +217,11 @@ class Value:
                 node._a.grad += node._da * g
             elif b is several:
                 local = node._da
-                # Nothing flows back through a node whose gradient is 0 (a
-                # ReLU that is off, a point the hinge loss does not count):
-                # adding 0·local would change no parent, unless a local
-                # derivative is inf or NaN, which a finite sum rules out.
+                # Nothing flows back through a fused node whose gradient is 0
+                # (behind a ReLU that is off, or a point the hinge loss does not
+                # count): every grad of this pass starts at +0.0, and adding
+                # ±0.0 changes no float. Unless a local derivative is inf or NaN
+                # (0·inf is NaN), which a finite sum of them rules out.
                 if g == 0.0 and isfinite(sum(local)):
                     continue
                 for parent, d in zip(node._a, local):
@@ -265,10 +266,13 @@ def _walk(root: Value, with_leaves: bool) -> tuple[list[Value], list[Value]]:
             a = node._a
             if a not in seen:
                 seen.add(a)
-                if a._a is not None:
+                if a._a is None:
+                    leaves.append(a)
+                elif a._b is several and seen.issuperset(a._a):
+                    order.append(a)  # a neuron's net under its activation, all inputs placed
+                else:
                     stack.append(a)  # first place a, then come back here
                     continue
-                leaves.append(a)
         elif b is several:
             parents = position.get(node)
             if parents is None:
