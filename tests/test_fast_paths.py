@@ -248,3 +248,43 @@ def test_a_node_of_two_values_takes_at_most_130_bytes() -> None:
         tracemalloc.stop()
     assert used / 10_000 <= 130
     assert y.parents[1] is x
+
+
+def test_a_users_op_is_checked_on_every_path() -> None:
+    @op
+    def loose(x: float, y: float, z: float) -> tuple[int, list[int]]:
+        return 7, [1, 2, 3]  # ints and a list: accepted, and made floats
+
+    v = loose(Value(1.0), 2, Value(3.0))  # the constant 2 gets no edge
+    assert (v.data, v.local_grads) == (7.0, (1.0, 3.0))
+    assert type(v.data) is float and all(type(d) is float for d in v.local_grads)
+
+    @op
+    def short(x: float, y: float) -> tuple[float, tuple[float]]:
+        return x * y, (y,)
+
+    with pytest.raises(
+        TypeError, match=r"op 'short' must return .*one local derivative per input \(2\)"
+    ):
+        short(Value(1.0), Value(2.0))
+
+    @op
+    def word(x: float) -> tuple[str, tuple[float]]:
+        return "x", (1.0,)
+
+    with pytest.raises(TypeError, match="op 'word' returned a non-numeric value 'x'"):
+        word(Value(1.0))
+
+    @op
+    def odd_local(x: float, y: float, z: float) -> tuple[float, tuple[object, ...]]:
+        return 1.0, (1.0, "a", 1.0)
+
+    with pytest.raises(TypeError, match="non-numeric local derivative 'a' for input 1"):
+        odd_local(Value(1.0), Value(2.0), Value(3.0))
+
+    @op
+    def bare(x: float) -> float:
+        return x
+
+    with pytest.raises(TypeError, match=r"op 'bare' must return \(value, local_derivatives\)"):
+        bare(Value(1.0))  # type: ignore[arg-type]

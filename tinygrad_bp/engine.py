@@ -26,6 +26,7 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from itertools import compress
 from math import isfinite
+from operator import countOf
 from typing import Any, overload
 
 from . import rules
@@ -348,6 +349,17 @@ def _is_value(x: object) -> bool:
 
 def _checked_result(name: str, result: object, n: int) -> tuple[float, tuple[float, ...]]:
     """Validate what a user's rule returned; say what was wrong and what came."""
+    # What a rule almost always returns, a float and a tuple of n floats, is
+    # recognised by exact types; only anything else meets the slower checks.
+    if type(result) is tuple and len(result) == 2:
+        value, local = result
+        if (
+            type(value) is float
+            and type(local) is tuple
+            and len(local) == n
+            and countOf(map(type, local), float) == n
+        ):
+            return result
     wanted = f"(value, local_derivatives) with one local derivative per input ({n})"
     if not (isinstance(result, tuple) and len(result) == 2):
         raise TypeError(f"op {name!r} must return {wanted}; it returned {reprlib.repr(result)}")
