@@ -637,16 +637,28 @@ def weighted_sums(
     nets = []
     for w, b in zip(weights, biases):
         wd = [a.data for a in w if a.__class__ is Value]
-        if len(wd) != n or len(w) != n or b.__class__ is not Value:
-            nets.append(weighted_sum(w, x, b))  # a constant among them, or a wrong length
+        if len(wd) != n or len(w) != n or b.__class__ is not Value or n < 2:
+            # a constant among them, a wrong length, or too few edges for the
+            # layout below: argument by argument
+            nets.append(weighted_sum(w, x, b))
             continue
         data, local = rule(*wd, *xs, b.data)
         if not _grad_enabled:
             nets.append(_leaf(data))
-        elif x_edges:
-            nets.append(_node(data, name, (*w, *x, b), local))  # type: ignore[arg-type]
+            continue
+        node = _new_value(Value)
+        node.data = data
+        node.grad = 0.0
+        node.label = ""
+        node.op = name
+        if x_edges:
+            node._a = (*w, *x, b)
+            node._da = local
         else:  # local is (x..., w..., 1.0): keep those of the weights and the bias
-            nets.append(_node(data, name, (*w, b), (*local[:n], local[-1])))  # type: ignore[arg-type]
+            node._a = (*w, b)
+            node._da = (*local[:n], local[-1])
+        node._b = _SEVERAL  # at least three edges: n ≥ 2 weights and the bias
+        nets.append(node)
     return nets
 
 
