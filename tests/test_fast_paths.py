@@ -65,6 +65,12 @@ def test_weighted_sums_make_the_same_nodes_as_one_weighted_sum_per_neuron() -> N
                 a.parents,
                 a.local_grads,
             )
+    # one input or none: nodes of two edges and of one
+    for x in ([hidden[0]], [0.5], []):
+        rows = [w[: len(x)] for w in weights]
+        for t, b, w in zip(weighted_sums(rows, x, biases), biases, rows):
+            a = weighted_sum(w, x, b)
+            assert (t.data, t.parents, t.local_grads) == (a.data, a.parents, a.local_grads)
     # a constant weight or bias goes argument by argument, with the same result
     odd = weighted_sums([[0.5, *weights[0][1:]]], hidden, [1.0])[0]
     assert odd.parents == (*weights[0][1:], *hidden)
