@@ -74,7 +74,7 @@ class Sizes:
     updates: int
 
 
-FULL = Sizes(100, (2, 16, 16, 1), 5, 200, 100, 1_000_000, 10_000, 10_000)
+FULL = Sizes(100, (2, 16, 16, 1), 7, 200, 100, 1_000_000, 10_000, 10_000)
 QUICK = Sizes(12, (2, 4, 4, 1), 2, 20, 10, 20_000, 2_000, 100)
 
 
@@ -468,7 +468,7 @@ def main(argv: list[str] | None = None) -> int:
         help="run only this comparison (may be given more than once)",
     )
     parser.add_argument(
-        "--repeats", type=int, help="timed repetitions per mode (default 5; 2 quick)"
+        "--repeats", type=int, help="timed repetitions per mode (default 7; 2 quick)"
     )
     args = parser.parse_args(argv)
     sizes = QUICK if args.quick else FULL

@@ -633,7 +633,9 @@ def weighted_sums(
         xs = list(x)  # type: ignore[arg-type]
     else:
         return [weighted_sum(w, x, b) for w, b in zip(weights, biases)]
-    rule, name = _weighted_sum.rule, _weighted_sum.name
+    # rules.weighted_sum with the floats grouped, so they need not be laid
+    # out in one argument list and sliced apart again
+    rule, name = rules.weighted_sum_of, _weighted_sum.name
     nets = []
     for w, b in zip(weights, biases):
         wd = [a.data for a in w if a.__class__ is Value]
@@ -642,7 +644,7 @@ def weighted_sums(
             # layout below: argument by argument
             nets.append(weighted_sum(w, x, b))
             continue
-        data, local = rule(*wd, *xs, b.data)
+        data, local = rule(wd, xs, b.data)
         if not _grad_enabled:
             nets.append(_leaf(data))
             continue
