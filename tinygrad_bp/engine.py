@@ -342,11 +342,6 @@ def _leaf(data: float) -> Value:
     return node
 
 
-def _is_value(x: object) -> bool:
-    # The exact type first: it is the common case and the cheapest test.
-    return type(x) is Value or isinstance(x, Value)
-
-
 def _checked_result(name: str, result: object, n: int) -> tuple[float, tuple[float, ...]]:
     """Validate what a user's rule returned; say what was wrong and what came."""
     # What a rule almost always returns, a float and a tuple of n floats, is
@@ -410,6 +405,7 @@ class Op:
 
     def unary(self, a: Operand) -> Value:
         """The op of one argument."""
+        # The exact class first: the common case, and cheaper than isinstance.
         is_value = type(a) is Value or isinstance(a, Value)
         x = a.data if is_value else _to_float(a, self.name)  # type: ignore[union-attr]
         result = self.rule(x)
@@ -492,6 +488,7 @@ class Op:
         return node
 
     def _apply_mixed(self, args: tuple[Operand, ...]) -> Value:
+        """``_apply`` where some arguments are plain numbers (or Value subclasses)."""
         name = self.name
         xs: list[float] = []
         is_value: list[bool] = []
