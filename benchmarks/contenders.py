@@ -188,14 +188,13 @@ class TorchMoons:
         self.params = [p for layer in self.layers for ws, b in layer for p in (*ws, b)]
 
     def _forward(self, x: Sequence[Any]) -> Any:
-        torch = self.torch
         last = len(self.layers) - 1
         for k, layer in enumerate(self.layers):
             outs = []
             for ws, b in layer:
-                net = sum((w * xi for w, xi in zip(ws, x)), torch.zeros((), dtype=torch.float64))
-                net = net + b
-                outs.append(net if k == last else torch.relu(net))
+                # b + w1·x1 + w2·x2 + ...: the ops micrograd's Neuron does
+                net = sum((w * xi for w, xi in zip(ws, x)), b)
+                outs.append(net if k == last else self.torch.relu(net))
             x = outs
         return x[0]
 
