@@ -116,7 +116,7 @@ class TinygradMoons:
 
     def step(self) -> float:
         problem, model, params = self.problem, self.model, self.params
-        scores = [model(list(x)) for x in problem.points]
+        scores = [model(x) for x in problem.points]
         losses = [(1.0 - y * s).relu() for y, s in zip(problem.labels, scores)]  # type: ignore[operator]
         penalty = total([p * p for p in params])
         loss = total(losses) * (1.0 / len(losses)) + penalty * problem.alpha
