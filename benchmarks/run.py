@@ -1,6 +1,6 @@
 """The benchmark: tinygrad_bp side by side with micrograd, PyTorch and plain floats.
 
-    python benchmarks/run.py           the full run (several minutes)
+    python benchmarks/run.py           the full run (a minute or two)
     python benchmarks/run.py --quick   small sizes: a smoke test that the contenders agree
 
 Every comparison runs its contenders interleaved in this one process (the
