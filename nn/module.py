@@ -18,7 +18,7 @@ import numbers
 import random
 from collections.abc import Callable, Sequence
 
-from tinygrad_bp import Value, weighted_sum
+from tinygrad_bp import Value, weighted_sum, weighted_sums
 
 Operand = Value | float | int
 
@@ -88,7 +88,10 @@ class Neuron(Module):
         self.name = name
 
     def __call__(self, x: Sequence[Operand]) -> Value:
-        net = weighted_sum(self.w, x, self.b)
+        return self.activate(weighted_sum(self.w, x, self.b))
+
+    def activate(self, net: Value) -> Value:
+        """Label this neuron's ``net`` and apply its activation to it."""
         net.label = "net_" + self.name
         if self._act is None:
             return net
@@ -138,7 +141,10 @@ class Layer(Module):
         return len(self.neurons[0].w)
 
     def __call__(self, x: Sequence[Operand]) -> list[Value]:
-        return [n(x) for n in self.neurons]
+        # All the layer's nets in one call: the shared inputs are read once.
+        neurons = self.neurons
+        nets = weighted_sums([n.w for n in neurons], x, [n.b for n in neurons])
+        return [n.activate(net) for n, net in zip(neurons, nets)]
 
     def parameters(self) -> list[Value]:
         # dict.fromkeys keeps order and lists a shared bias once.

@@ -10,7 +10,17 @@
 
 from .check import GradcheckError, gradcheck
 from .draw import Drawing, draw
-from .engine import Op, Value, grad, no_grad, op, topological_order, total, weighted_sum
+from .engine import (
+    Op,
+    Value,
+    grad,
+    no_grad,
+    op,
+    topological_order,
+    total,
+    weighted_sum,
+    weighted_sums,
+)
 from .explain import Derivation, Explainer, derivation, explain
 from .render import render, render_bytes
 from .stepper import Step, Stepper, save_stepper, stepper_html
@@ -38,5 +48,6 @@ __all__ = [
     "total",
     "Value",
     "weighted_sum",
+    "weighted_sums",
 ]
 __version__ = "0.1.0"

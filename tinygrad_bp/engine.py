@@ -1,9 +1,9 @@
 """The Value: a scalar that records the graph it was computed by.
 
-Every op result remembers its parents as an ordered tuple and, next to them,
-the local derivative of its value with respect to each parent, computed at
-forward time. ``backward()`` is then the chain rule as one loop over a
-topological order::
+Every op result remembers its parents, in order, and next to each the local
+derivative of its value with respect to that parent, computed at forward
+time. ``backward()`` is then the chain rule as one loop over a topological
+order::
 
     parent.grad += local * node.grad
 
@@ -24,7 +24,10 @@ import numbers
 import reprlib
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from typing import overload
+from itertools import compress
+from math import isfinite
+from operator import countOf
+from typing import Any, overload
 
 from . import rules
 
@@ -37,7 +40,11 @@ _grad_enabled = True
 
 def _to_float(x: object, where: str) -> float:
     """``x`` as a float, or a TypeError that names ``where`` and what came."""
-    if isinstance(x, numbers.Real):
+    # The exact types first: an isinstance check against the numbers ABCs
+    # costs ten times more, and constants in ops are usually floats or ints.
+    if type(x) is float:
+        return x
+    if type(x) is int or isinstance(x, numbers.Real):
         return float(x)
     raise TypeError(
         f"{where}: expected a Value or a real number, got {type(x).__name__} {reprlib.repr(x)}"
@@ -60,15 +67,26 @@ class Value:
     ('*', ['x', 'x'], (3.0, 3.0))
     """
 
-    # Slots keep a node small: no per-instance __dict__.
-    __slots__ = ("data", "grad", "label", "op", "parents", "local_grads")
+    # How a node keeps its edges. Almost every node has one or two parents,
+    # so those live in fields of the node rather than in two tuples: that
+    # saves about 100 bytes per node and a zip per node in backward().
+    #   no parents (a leaf):  _a is None, _b is None
+    #   one parent:           _a, _da (∂self/∂_a); _b is None
+    #   two parents:          _a, _da, _b, _db
+    #   three or more:        _b is _SEVERAL; _a is the tuple of parents and
+    #                         _da the tuple of local derivatives
+    # Fields a layout does not use stay unset. ``parents`` and ``local_grads``
+    # give the tuples whatever the layout.
+    __slots__ = ("data", "grad", "label", "op", "_a", "_b", "_da", "_db")
 
     data: float
     grad: float
     label: str
     op: str
-    parents: tuple[Value, ...]
-    local_grads: tuple[float, ...]
+    _a: Any  # Value | tuple[Value, ...] | None, as the layout says
+    _b: Value | None
+    _da: Any  # float | tuple[float, ...]
+    _db: float
 
     def __init__(self, data: float, label: str = "") -> None:
         if type(data) is not float:
@@ -79,8 +97,28 @@ class Value:
         self.grad = 0.0
         self.label = label
         self.op = ""
-        self.parents = ()
-        self.local_grads = ()
+        self._a = None
+        self._b = None
+
+    @property
+    def parents(self) -> tuple[Value, ...]:
+        """The Values this one was computed from, in argument order."""
+        b = self._b
+        if b is None:
+            return () if self._a is None else (self._a,)
+        if b is _SEVERAL:
+            return self._a  # type: ignore[no-any-return]
+        return (self._a, b)
+
+    @property
+    def local_grads(self) -> tuple[float, ...]:
+        """∂self/∂parent for each of ``parents``, recorded when self was made."""
+        b = self._b
+        if b is None:
+            return () if self._a is None else (self._da,)
+        if b is _SEVERAL:
+            return self._da  # type: ignore[no-any-return]
+        return (self._da, self._db)
 
     def __repr__(self) -> str:
         extra = "".join(
@@ -92,56 +130,56 @@ class Value:
 
     # -- arithmetic: each is one op, with plain numbers on either side --------
     def __add__(self, other: Operand) -> Value:
-        return _add(self, other)
+        return _add.binary(self, other)
 
     def __radd__(self, other: Operand) -> Value:
-        return _add(other, self)
+        return _add.binary(other, self)
 
     def __sub__(self, other: Operand) -> Value:
-        return _sub(self, other)
+        return _sub.binary(self, other)
 
     def __rsub__(self, other: Operand) -> Value:
-        return _sub(other, self)
+        return _sub.binary(other, self)
 
     def __mul__(self, other: Operand) -> Value:
-        return _mul(self, other)
+        return _mul.binary(self, other)
 
     def __rmul__(self, other: Operand) -> Value:
-        return _mul(other, self)
+        return _mul.binary(other, self)
 
     def __truediv__(self, other: Operand) -> Value:
-        return _div(self, other)
+        return _div.binary(self, other)
 
     def __rtruediv__(self, other: Operand) -> Value:
-        return _div(other, self)
+        return _div.binary(other, self)
 
     def __pow__(self, other: Operand) -> Value:
-        return _pow(self, other)
+        return _pow.binary(self, other)
 
     def __rpow__(self, other: Operand) -> Value:
-        return _pow(other, self)
+        return _pow.binary(other, self)
 
     def __neg__(self) -> Value:
-        return _neg(self)
+        return _neg.unary(self)
 
     # -- functions -------------------------------------------------------------
     def exp(self) -> Value:
         """e ** self."""
-        return _exp(self)
+        return _exp.unary(self)
 
     def log(self) -> Value:
         """The natural logarithm; ValueError for self <= 0."""
-        return _log(self)
+        return _log.unary(self)
 
     def tanh(self) -> Value:
-        return _tanh(self)
+        return _tanh.unary(self)
 
     def sigmoid(self) -> Value:
         """The logistic function 1 / (1 + e^-self), overflow-free for any input."""
-        return _sigmoid(self)
+        return _sigmoid.unary(self)
 
     def relu(self) -> Value:
-        return _relu(self)
+        return _relu.unary(self)
 
     # -- backpropagation -------------------------------------------------------
     def backward(self) -> None:
@@ -159,28 +197,123 @@ class Value:
         >>> w.grad
         8.0
         """
-        if not self.parents:  # a leaf as root: d self/d self = 1, accumulated
+        if self._a is None:  # a leaf as root: d self/d self = 1, accumulated
             self.grad += 1.0
             return
-        order = topological_order(self)
+        order, leaves = _walk(self, False)
         # This pass's gradients are summed from zero everywhere; a leaf's
         # earlier grad is added back once at the end. So the second of two
         # identical calls adds exactly what the first did: exactly twice.
-        earlier = []
+        earlier = [(leaf, leaf.grad) for leaf in leaves if leaf.grad != 0.0]
+        for leaf in leaves:
+            leaf.grad = 0.0
         for node in order:
-            if node.grad != 0.0 and not node.parents:
-                earlier.append((node, node.grad))
             node.grad = 0.0
         self.grad = 1.0
+        several = _SEVERAL
         for node in reversed(order):
             g = node.grad
-            for parent, local in zip(node.parents, node.local_grads):
-                parent.grad += local * g
+            b = node._b
+            if b is None:
+                node._a.grad += node._da * g
+            elif b is several:
+                local = node._da
+                # Nothing flows back through a fused node whose gradient is 0
+                # (behind a ReLU that is off, or a point the hinge loss does not
+                # count): every grad of this pass starts at +0.0, and adding
+                # ±0.0 changes no float. Unless a local derivative is inf or NaN
+                # (0·inf is NaN), which a finite sum of them rules out.
+                if g == 0.0 and isfinite(sum(local)):
+                    continue
+                for parent, d in zip(node._a, local):
+                    parent.grad += d * g
+            else:
+                node._a.grad += node._da * g
+                b.grad += node._db * g
         for leaf, g in earlier:
             leaf.grad += g
 
 
 Operand = Value | float | int
+
+# The marker in ``_b`` of a node with three or more parents (never in a graph).
+_SEVERAL = Value.__new__(Value)
+_new_value = object.__new__
+
+
+def _walk(root: Value, with_leaves: bool) -> tuple[list[Value], list[Value]]:
+    """The nodes ``root`` depends on in topological order, and its leaves.
+
+    A depth-first walk with an explicit stack, so a million-deep graph needs
+    no recursion: a node goes into ``order`` once all of its parents have.
+    Leaves (nodes without parents) go into ``order`` too when ``with_leaves``,
+    else only into the second list: backward() needs them only to reset them.
+    """
+    if root._a is None:  # a leaf, or an op of constants only: nothing to walk
+        return [root], []
+    order: list[Value] = []
+    leaves: list[Value] = order if with_leaves else []
+    seen = {root}
+    stack = [root]
+    several = _SEVERAL
+    # Where the walk is in the parents of each node of three or more parents
+    # it has entered, so that each edge is looked at once. A node of one or
+    # two parents is simply looked at again when the walk comes back to it.
+    position: dict[Value, Iterator[Value]] = {}
+    while stack:
+        node = stack[-1]
+        b = node._b
+        if b is None:  # one parent
+            a = node._a
+            if a not in seen:
+                seen.add(a)
+                if a._a is None:
+                    leaves.append(a)
+                elif a._b is several and seen.issuperset(a._a):
+                    order.append(a)  # a neuron's net under its activation, all inputs placed
+                else:
+                    stack.append(a)  # first place a, then come back here
+                    continue
+        elif b is several:
+            parents = position.get(node)
+            if parents is None:
+                # In a network every neuron of a layer reads the same inputs:
+                # after the first, all of a neuron's parents are placed already,
+                # which one C-level set operation tells.
+                if seen.issuperset(node._a):
+                    stack.pop()
+                    order.append(node)
+                    continue
+                parents = position[node] = iter(node._a)
+            for p in parents:
+                if p in seen:
+                    continue
+                seen.add(p)
+                if p._a is not None:
+                    stack.append(p)
+                    break
+                leaves.append(p)
+            else:  # no parent left to place
+                stack.pop()
+                order.append(node)
+            continue
+        else:  # two parents
+            a = node._a
+            if a not in seen:
+                seen.add(a)
+                if a._a is not None:
+                    stack.append(a)
+                    continue
+                leaves.append(a)
+            if b not in seen:
+                seen.add(b)
+                if b._a is not None:
+                    stack.append(b)
+                    continue
+                leaves.append(b)
+        stack.pop()
+        order.append(node)
+    return order, leaves
 
 
 def topological_order(root: Value, leaves: bool = True) -> list[Value]:
@@ -194,53 +327,34 @@ def topological_order(root: Value, leaves: bool = True) -> list[Value]:
     >>> [n.label or n.op for n in topological_order(c)]
     ['a', '+', '*']
     """
-    order: list[Value] = []
-    seen: set[Value] = set()  # Values hash by identity: __eq__ is not overridden
-    stack: list[tuple[Value, bool]] = [(root, False)]
-    while stack:
-        node, expanded = stack.pop()
-        if expanded:  # all of its parents are already in order
-            order.append(node)
-            continue
-        if node in seen:
-            continue
-        seen.add(node)
-        stack.append((node, True))
-        # Reversed, so that parents come out in argument order.
-        for parent in reversed(node.parents):
-            if parent not in seen and (leaves or parent.parents):
-                stack.append((parent, False))
-    return order
+    return _walk(root, leaves)[0]
 
 
-def _apply(name: str, rule: Rule, args: Sequence[object], checked: bool) -> Value:
-    """Run ``rule`` on the floats of ``args`` and record the node it makes.
-
-    Plain numbers among ``args`` are constants: they get no edge, so
-    ``v * 2`` is one node with one parent.
-    """
-    xs = [a.data if isinstance(a, Value) else _to_float(a, name) for a in args]
-    result = rule(*xs)
-    data, local = _checked_result(name, result, len(xs)) if checked else result
-    if not _grad_enabled:
-        return Value(data)
-    node = Value.__new__(Value)
+def _leaf(data: float) -> Value:
+    """A Value without a graph: what ops return inside ``no_grad()``."""
+    node = _new_value(Value)
     node.data = data
     node.grad = 0.0
     node.label = ""
-    node.op = name
-    parents = tuple(a for a in args if isinstance(a, Value))
-    if len(parents) == len(args):
-        node.parents = parents
-        node.local_grads = tuple(local)
-    else:
-        node.parents = parents
-        node.local_grads = tuple(d for a, d in zip(args, local) if isinstance(a, Value))
+    node.op = ""
+    node._a = None
+    node._b = None
     return node
 
 
 def _checked_result(name: str, result: object, n: int) -> tuple[float, tuple[float, ...]]:
     """Validate what a user's rule returned; say what was wrong and what came."""
+    # What a rule almost always returns, a float and a tuple of n floats, is
+    # recognised by exact types; only anything else meets the slower checks.
+    if type(result) is tuple and len(result) == 2:
+        value, local = result
+        if (
+            type(value) is float
+            and type(local) is tuple
+            and len(local) == n
+            and countOf(map(type, local), float) == n
+        ):
+            return result
     wanted = f"(value, local_derivatives) with one local derivative per input ({n})"
     if not (isinstance(result, tuple) and len(result) == 2):
         raise TypeError(f"op {name!r} must return {wanted}; it returned {reprlib.repr(result)}")
@@ -265,7 +379,12 @@ def _checked_result(name: str, result: object, n: int) -> tuple[float, tuple[flo
 
 
 class Op:
-    """An op on Values, made from a rule on plain floats (see ``op``)."""
+    """An op on Values, made from a rule on plain floats (see ``op``).
+
+    Calling it runs the rule on the arguments' floats and records the node.
+    ``unary`` and ``binary`` do the same for one and two arguments without
+    packing them into a tuple first: the operators on Value call those.
+    """
 
     def __init__(self, rule: Rule, name: str | None = None, *, checked: bool = True) -> None:
         self.rule = rule
@@ -274,10 +393,147 @@ class Op:
         functools.update_wrapper(self, rule)
 
     def __call__(self, *args: Operand) -> Value:
-        return _apply(self.name, self.rule, args, self._checked)
+        n = len(args)
+        if n == 1:
+            return self.unary(args[0])
+        if n == 2:
+            return self.binary(args[0], args[1])
+        return self._apply(args)
 
     def __repr__(self) -> str:
         return f"<op {self.name}>"
+
+    def unary(self, a: Operand) -> Value:
+        """The op of one argument."""
+        # The exact class first: the common case, and cheaper than isinstance.
+        is_value = type(a) is Value or isinstance(a, Value)
+        x = a.data if is_value else _to_float(a, self.name)  # type: ignore[union-attr]
+        result = self.rule(x)
+        if self._checked:
+            result = _checked_result(self.name, result, 1)
+        data, (dx,) = result
+        if not _grad_enabled:
+            return _leaf(data)
+        # Built without __init__: the fields are set straight from the rule.
+        node = _new_value(Value)
+        node.data = data
+        node.grad = 0.0
+        node.label = ""
+        node.op = self.name
+        node._b = None
+        if is_value:
+            node._a = a
+            node._da = dx
+        else:  # a constant: no edge
+            node._a = None
+        return node
+
+    def binary(self, a: Operand, b: Operand) -> Value:
+        """The op of two arguments: what ``+ - * / **`` call."""
+        a_is_value = type(a) is Value or isinstance(a, Value)
+        b_is_value = type(b) is Value or isinstance(b, Value)
+        x = a.data if a_is_value else _to_float(a, self.name)  # type: ignore[union-attr]
+        y = b.data if b_is_value else _to_float(b, self.name)  # type: ignore[union-attr]
+        result = self.rule(x, y)
+        if self._checked:
+            result = _checked_result(self.name, result, 2)
+        data, (dx, dy) = result
+        if not _grad_enabled:
+            return _leaf(data)
+        node = _new_value(Value)
+        node.data = data
+        node.grad = 0.0
+        node.label = ""
+        node.op = self.name
+        if a_is_value:
+            node._a = a
+            node._da = dx
+            if b_is_value:
+                node._b = b  # type: ignore[assignment]
+                node._db = dy
+            else:  # the constant b gets no edge
+                node._b = None
+        elif b_is_value:  # the constant a gets no edge
+            node._a = b
+            node._da = dy
+            node._b = None
+        else:
+            node._a = None
+            node._b = None
+        return node
+
+    def _apply(self, args: tuple[Operand, ...]) -> Value:
+        """The op of any number of arguments (weighted_sum, total, a user's op)."""
+        # The common case, every argument a Value, in one pass: a constant
+        # among them (or a subclass of Value) makes the list come out short.
+        xs = [a.data for a in args if a.__class__ is Value]
+        if len(xs) != len(args):
+            return self._apply_mixed(args)
+        result = self.rule(*xs)
+        if self._checked:
+            result = _checked_result(self.name, result, len(args))
+        data, local = result
+        if not _grad_enabled:
+            return _leaf(data)
+        if len(args) < 3:
+            return _node(data, self.name, args, local)  # type: ignore[arg-type]
+        node = _new_value(Value)
+        node.data = data
+        node.grad = 0.0
+        node.label = ""
+        node.op = self.name
+        node._a = args
+        node._da = tuple(local)
+        node._b = _SEVERAL
+        return node
+
+    def _apply_mixed(self, args: tuple[Operand, ...]) -> Value:
+        """``_apply`` where some arguments are plain numbers (or Value subclasses)."""
+        name = self.name
+        xs: list[float] = []
+        is_value: list[bool] = []
+        for a in args:
+            if a.__class__ is Value or isinstance(a, Value):
+                xs.append(a.data)
+                is_value.append(True)
+            else:
+                xs.append(_to_float(a, name))
+                is_value.append(False)
+        result = self.rule(*xs)
+        if self._checked:
+            result = _checked_result(name, result, len(args))
+        data, local = result
+        if not _grad_enabled:
+            return _leaf(data)
+        # Plain numbers are constants: they get no edge, so v * 2 is one node
+        # with one parent.
+        parents = tuple(compress(args, is_value))
+        return _node(data, name, parents, tuple(compress(local, is_value)))  # type: ignore[arg-type]
+
+
+def _node(data: float, op: str, parents: Sequence[Value], local: Sequence[float]) -> Value:
+    """A node of any number of edges, in the layout its count of edges calls for."""
+    node = _new_value(Value)
+    node.data = data
+    node.grad = 0.0
+    node.label = ""
+    node.op = op
+    n = len(parents)
+    if n > 2:
+        node._a = tuple(parents)
+        node._da = tuple(local)
+        node._b = _SEVERAL
+    elif n == 2:
+        node._a, node._b = parents
+        node._da, node._db = local
+    elif n == 1:
+        node._a = parents[0]
+        node._da = local[0]
+        node._b = None
+    else:
+        node._a = None
+        node._b = None
+    return node
 
 
 @overload
@@ -340,7 +596,69 @@ def weighted_sum(w: Sequence[Operand], x: Sequence[Operand], b: Operand = 0.0) -
         raise ValueError(
             f"weighted_sum: expected one weight per input, got {len(w)} weights and {len(x)} inputs"
         )
-    return _weighted_sum(*w, *x, b)
+    return _weighted_sum._apply((*w, *x, b))
+
+
+def weighted_sums(
+    weights: Sequence[Sequence[Operand]], x: Sequence[Operand], biases: Sequence[Operand]
+) -> list[Value]:
+    """``weighted_sum(w, x, b)`` for each row ``w`` of ``weights`` and its bias: a layer's nets.
+
+    The nodes are the same as one ``weighted_sum`` per neuron makes; the
+    shared inputs are only read once, not once per neuron.
+
+    >>> w = [[Value(1.0), Value(2.0)], [Value(3.0), Value(4.0)]]
+    >>> nets = weighted_sums(w, [0.5, 0.25], [Value(0.0), Value(1.0)])
+    >>> [net.data for net in nets], len(nets[1].parents)
+    ([1.0, 3.5], 3)
+    """
+    if len(weights) != len(biases):
+        raise ValueError(
+            f"weighted_sums: expected one bias per row of weights, got {len(weights)} rows "
+            f"and {len(biases)} biases"
+        )
+    n = len(x)
+    # The two common cases are sorted out once for the layer: every input a
+    # Value (a hidden layer: all get edges) or every input a plain float (a
+    # first layer: none do). Anything else goes argument by argument.
+    xs = [a.data for a in x if a.__class__ is Value]
+    if len(xs) == n:
+        x_edges = True
+        x = tuple(x)
+    elif not xs and not [a for a in x if a.__class__ is not float]:
+        x_edges = False
+        xs = list(x)  # type: ignore[arg-type]
+    else:
+        return [weighted_sum(w, x, b) for w, b in zip(weights, biases)]
+    # rules.weighted_sum with the floats grouped, so they need not be laid
+    # out in one argument list and sliced apart again
+    rule, name = rules.weighted_sum_of, _weighted_sum.name
+    nets = []
+    for w, b in zip(weights, biases):
+        wd = [a.data for a in w if a.__class__ is Value]
+        if len(wd) != n or len(w) != n or b.__class__ is not Value or n < 2:
+            # a constant among them, a wrong length, or too few edges for the
+            # layout below: argument by argument
+            nets.append(weighted_sum(w, x, b))
+            continue
+        data, local = rule(wd, xs, b.data)
+        if not _grad_enabled:
+            nets.append(_leaf(data))
+            continue
+        node = _new_value(Value)
+        node.data = data
+        node.grad = 0.0
+        node.label = ""
+        node.op = name
+        if x_edges:
+            node._a = (*w, *x, b)
+            node._da = local
+        else:  # local is (x..., w..., 1.0): keep those of the weights and the bias
+            node._a = (*w, b)
+            node._da = (*local[:n], local[-1])
+        node._b = _SEVERAL  # at least three edges: n ≥ 2 weights and the bias
+        nets.append(node)
+    return nets
 
 
 def total(values: Sequence[Operand]) -> Value:
@@ -351,7 +669,7 @@ def total(values: Sequence[Operand]) -> Value:
     >>> s.data, len(s.parents)
     (6.0, 2)
     """
-    return _total(*values)
+    return _total._apply(tuple(values))
 
 
 def grad(root: Value, wrt: Sequence[Value]) -> list[float]:
@@ -362,7 +680,7 @@ def grad(root: Value, wrt: Sequence[Value]) -> list[float]:
     ([6.0], 0.0)
     """
     grads: dict[Value, float] = {root: 1.0}
-    for node in reversed(topological_order(root, leaves=False)):
+    for node in reversed(_walk(root, False)[0]):
         g = grads.get(node, 0.0)
         for parent, local in zip(node.parents, node.local_grads):
             grads[parent] = grads.get(parent, 0.0) + local * g
