@@ -16,7 +16,7 @@ from typing import Any
 
 import pytest
 
-from nn import MLP, mazur
+from nn import MLP
 from tinygrad_bp import (
     Stepper,
     Value,
@@ -33,16 +33,6 @@ from tinygrad_bp.draw import DEFAULT_MAX_NODES
 
 HOSTILE = "</script><script>alert(1)</script><!--"
 HOSTILE_IMG = '<img src=x onerror="alert(2)">'
-
-
-@pytest.fixture
-def article() -> tuple[MLP, Value, dict[str, Value]]:
-    model = mazur.network()
-    step = mazur.forward(model)
-    model.zero_grad()
-    step.E_total.backward()
-    nodes = {n.label: n for n in topological_order(step.E_total) if n.label}
-    return model, step.E_total, nodes
 
 
 def page_json(page: str) -> Any:

@@ -343,6 +343,21 @@ def _run_viz(args: argparse.Namespace) -> int:
     return 0
 
 
+def _add_layout_options(parser: argparse.ArgumentParser) -> None:
+    """The drawing options that ``draw`` and ``viz`` share."""
+    parser.add_argument(
+        "--precision",
+        type=int,
+        choices=range(18),
+        default=9,
+        metavar="N",
+        help="decimals shown, 0 to 17 (default 9, as the article prints)",
+    )
+    parser.add_argument(
+        "--direction", choices=DIRECTIONS, default="LR", help="layout direction (default LR)"
+    )
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="tinygrad-bp",
@@ -415,17 +430,7 @@ def build_parser() -> argparse.ArgumentParser:
     d.add_argument(
         "-o", "--output", type=_output_path, required=True, metavar="FILE", help="where to write"
     )
-    d.add_argument(
-        "--precision",
-        type=int,
-        choices=range(18),
-        default=9,
-        metavar="N",
-        help="decimals shown, 0 to 17 (default 9, as the article prints)",
-    )
-    d.add_argument(
-        "--direction", choices=DIRECTIONS, default="LR", help="layout direction (default LR)"
-    )
+    _add_layout_options(d)
     d.add_argument(
         "--edge-labels",
         action=argparse.BooleanOptionalAction,
@@ -456,17 +461,7 @@ def build_parser() -> argparse.ArgumentParser:
     v.add_argument(
         "-o", "--output", type=_html_path, required=True, metavar="FILE", help="the .html to write"
     )
-    v.add_argument(
-        "--precision",
-        type=int,
-        choices=range(18),
-        default=9,
-        metavar="N",
-        help="decimals shown, 0 to 17 (default 9, as the article prints)",
-    )
-    v.add_argument(
-        "--direction", choices=DIRECTIONS, default="LR", help="layout direction (default LR)"
-    )
+    _add_layout_options(v)
     v.add_argument(
         "--collapse-neurons",
         action="store_true",

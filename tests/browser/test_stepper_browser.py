@@ -132,16 +132,6 @@ def open_page(browser: Browser, path: Path) -> Opened:
 
 
 @pytest.fixture
-def article() -> tuple[MLP, Value, dict[str, Value]]:
-    model = mazur.network()
-    step = mazur.forward(model)
-    model.zero_grad()
-    step.E_total.backward()
-    nodes = {n.label: n for n in topological_order(step.E_total) if n.label}
-    return model, step.E_total, nodes
-
-
-@pytest.fixture
 def article_page(
     browser: Browser, tmp_path: Path, article: tuple[MLP, Value, dict[str, Value]]
 ) -> Iterator[tuple[Opened, Stepper]]:
