@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from operator import mul
 from typing import Any, Protocol
 
-from nn import MLP, mazur
+from nn import MLP, hinge, l2, mazur
 from tinygrad_bp import Value, total
 
 # weights[layer][neuron][input] and biases[layer][neuron], as plain floats.
@@ -117,9 +117,8 @@ class TinygradMoons:
     def step(self) -> float:
         problem, model, params = self.problem, self.model, self.params
         scores = [model(x) for x in problem.points]
-        losses = [(1.0 - y * s).relu() for y, s in zip(problem.labels, scores)]  # type: ignore[operator]
-        penalty = total([p * p for p in params])
-        loss = total(losses) * (1.0 / len(losses)) + penalty * problem.alpha
+        # The library's own losses: one fused node per point's hinge and one for Σp².
+        loss = hinge(scores, problem.labels) + l2(params) * problem.alpha  # type: ignore[arg-type]
         model.zero_grad()
         loss.backward()
         lr = problem.learning_rate
