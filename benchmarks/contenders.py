@@ -20,7 +20,7 @@ from operator import mul
 from typing import Any, Protocol
 
 from nn import MLP, hinge, l2, mazur
-from tinygrad_bp import Value, total
+from tinygrad_bp import Value
 
 # weights[layer][neuron][input] and biases[layer][neuron], as plain floats.
 Weights = list[list[list[float]]]
