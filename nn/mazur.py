@@ -84,6 +84,20 @@ def forward(
     return ForwardPass(xs, outputs, errors, E_total)
 
 
+def backpropagated() -> tuple[MLP, ForwardPass]:
+    """The article's network after one forward and one backward pass.
+
+    >>> model, step = backpropagated()
+    >>> round(weight(model, "w1").grad, 9)
+    0.000438568
+    """
+    model = network()
+    step = forward(model)
+    model.zero_grad()
+    step.E_total.backward()
+    return model, step
+
+
 def trained_parameters(model: MLP, train_biases: bool = False) -> list[Value]:
     """What the article trains: the weights only (the biases too if asked)."""
     if train_biases:

@@ -11,9 +11,6 @@ from tinygrad_bp import Value, topological_order
 @pytest.fixture
 def article() -> tuple[MLP, Value, dict[str, Value]]:
     """The article's network after one backward pass, and its nodes by label."""
-    model = mazur.network()
-    step = mazur.forward(model)
-    model.zero_grad()
-    step.E_total.backward()
+    model, step = mazur.backpropagated()
     nodes = {n.label: n for n in topological_order(step.E_total) if n.label}
     return model, step.E_total, nodes

@@ -35,10 +35,7 @@ def no_dot(monkeypatch: pytest.MonkeyPatch) -> None:
 
 @pytest.fixture
 def article() -> tuple[MLP, mazur.ForwardPass, dict[str, Value]]:
-    model = mazur.network()
-    step = mazur.forward(model)
-    model.zero_grad()
-    step.E_total.backward()
+    model, step = mazur.backpropagated()
     nodes = {n.label: n for n in topological_order(step.E_total) if n.label}
     return model, step, nodes
 

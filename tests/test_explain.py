@@ -26,10 +26,7 @@ GRADIENTS = {
 
 @pytest.fixture
 def article() -> tuple[MLP, Value]:
-    model = mazur.network()
-    step = mazur.forward(model)
-    model.zero_grad()
-    step.E_total.backward()
+    model, step = mazur.backpropagated()
     return model, step.E_total
 
 

@@ -183,10 +183,7 @@ def _highlight_target(text: str) -> str:
 def _run_draw(args: argparse.Namespace) -> int:
     from nn import mazur
 
-    model = mazur.network()
-    step = mazur.forward(model)
-    model.zero_grad()
-    step.E_total.backward()
+    model, step = mazur.backpropagated()
     nodes = {n.label: n for n in topological_order(step.E_total) if n.label}
     graph = draw(
         step.E_total,
@@ -317,10 +314,7 @@ def _run_viz(args: argparse.Namespace) -> int:
 
     from .stepper import Stepper
 
-    model = mazur.network()
-    step = mazur.forward(model)
-    model.zero_grad()
-    step.E_total.backward()
+    model, step = mazur.backpropagated()
     page = Stepper(
         step.E_total,
         parameters=model.parameters(),
