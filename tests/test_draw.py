@@ -244,18 +244,10 @@ def test_jupyter_displays_svg_with_no_dot_on_path(no_dot: None) -> None:
 # -- big graphs -------------------------------------------------------------------------
 
 
-def mlp_loss() -> tuple[MLP, Value]:
-    model = MLP(2, [16, 16, 1], seed=0)
-    points = [([0.5, -1.0], 1.0), ([1.0, 0.5], -1.0), ([-0.3, 0.8], 0.5), ([0.9, 0.1], 0.0)]
-    loss = sum(((model(x) - y) ** 2 for x, y in points), Value(0.0))
-    assert isinstance(loss, Value)
-    loss.label = "loss"
-    loss.backward()
-    return model, loss
-
-
-def test_the_node_limit_and_the_collapsed_view_on_a_2_16_16_1_mlp() -> None:
-    model, loss = mlp_loss()
+def test_the_node_limit_and_the_collapsed_view_on_a_2_16_16_1_mlp(
+    mlp_loss: tuple[MLP, Value],
+) -> None:
+    model, loss = mlp_loss
     total = len(topological_order(loss))
     # 337 parameters, and per point 33 nets, 32 ReLUs, "-" and "**"; then 4 "+" and a 0
     assert total == 337 + 4 * (33 + 32 + 2) + 4 + 1 == 610

@@ -214,12 +214,10 @@ def test_a_collapsed_step_does_not_repeat_a_line() -> None:
         assert len(firsts) == len(set(firsts)), step.counter
 
 
-def test_a_2_16_16_1_mlp_collapsed_within_the_drawing_limit() -> None:
-    model = MLP(2, [16, 16, 1], seed=0)
-    points = [([0.5, -1.0], 1.0), ([1.0, 0.5], -1.0), ([-0.3, 0.8], 0.5), ([0.9, 0.1], 0.0)]
-    loss = sum(((model(x) - y) ** 2 for x, y in points), Value(0.0))
-    assert isinstance(loss, Value)
-    loss.backward()
+def test_a_2_16_16_1_mlp_collapsed_within_the_drawing_limit(
+    mlp_loss: tuple[MLP, Value],
+) -> None:
+    _, loss = mlp_loss
     with pytest.raises(ValueError, match="collapse_neurons=True"):
         Stepper(loss)
     s = Stepper(loss, collapse_neurons=True, precision=4)

@@ -332,13 +332,10 @@ def test_hostile_labels_stay_text_and_run_nothing(browser: Browser, tmp_path: Pa
     opened.check_quiet()
 
 
-def test_a_collapsed_2_16_16_1_mlp_plays_to_the_end(browser: Browser, tmp_path: Path) -> None:
-    model = MLP(2, [16, 16, 1], seed=0)
-    points = [([0.5, -1.0], 1.0), ([1.0, 0.5], -1.0), ([-0.3, 0.8], 0.5), ([0.9, 0.1], 0.0)]
-    loss = sum(((model(x) - y) ** 2 for x, y in points), Value(0.0))
-    assert isinstance(loss, Value)
-    loss.label = "loss"
-    loss.backward()
+def test_a_collapsed_2_16_16_1_mlp_plays_to_the_end(
+    browser: Browser, tmp_path: Path, mlp_loss: tuple[MLP, Value]
+) -> None:
+    model, loss = mlp_loss
     s = Stepper(loss, parameters=model.parameters(), collapse_neurons=True, precision=4)
     opened = open_page(browser, s.save(tmp_path / "mlp.html"))
     forward = sum(1 for step in s.steps if step.kind == "forward")
