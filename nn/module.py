@@ -83,20 +83,23 @@ class Neuron(Module):
         self.activation = "linear" if activation is None else activation
         self._act = _activation(activation)
         rng = rng if rng is not None else random.Random(0)
-        self.w = [Value(rng.uniform(-1.0, 1.0), f"w{i + 1}") for i in range(nin)]
+        # A tuple, the same object on every call: backward() then looks at a
+        # neuron's weights once per graph, however many nets they feed.
+        self.w = tuple(Value(rng.uniform(-1.0, 1.0), f"w{i + 1}") for i in range(nin))
         self.b = bias if bias is not None else Value(0.0, "b")
         self.name = name
+        self._labels = ("net_" + name, "out_" + name)  # made once, not per call
 
     def __call__(self, x: Sequence[Operand]) -> Value:
         return self.activate(weighted_sum(self.w, x, self.b))
 
     def activate(self, net: Value) -> Value:
         """Label this neuron's ``net`` and apply its activation to it."""
-        net.label = "net_" + self.name
+        net.label, out_label = self._labels
         if self._act is None:
             return net
         out = self._act(net)
-        out.label = "out_" + self.name
+        out.label = out_label
         return out
 
     def parameters(self) -> list[Value]:
