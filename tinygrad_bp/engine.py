@@ -187,14 +187,14 @@ class Value:
         return _log.unary(self)
 
     def tanh(self) -> Value:
-        return _tanh.unary(self)
+        return tanh.unary(self)
 
     def sigmoid(self) -> Value:
         """The logistic function 1 / (1 + e^-self), overflow-free for any input."""
-        return _sigmoid.unary(self)
+        return sigmoid.unary(self)
 
     def relu(self) -> Value:
-        return _relu.unary(self)
+        return relu.unary(self)
 
     # -- backpropagation -------------------------------------------------------
     def backward(self) -> None:
@@ -616,10 +616,14 @@ _neg = Op(rules.neg, "neg", checked=False)
 _pow = Op(rules.pow, "**", checked=False)
 _exp = Op(rules.exp, "exp", checked=False)
 _log = Op(rules.log, "log", checked=False)
-_tanh = Op(rules.tanh, "tanh", checked=False)
-_sigmoid = Op(rules.sigmoid, "sigmoid", checked=False)
-_relu = Op(rules.relu, "relu", checked=False)
+# The activations have public names: weighted_sums(activation=...) and nn's
+# layers take them as op objects.
+tanh = Op(rules.tanh, "tanh", checked=False)
+sigmoid = Op(rules.sigmoid, "sigmoid", checked=False)
+relu = Op(rules.relu, "relu", checked=False)
 _weighted_sum = Op(rules.weighted_sum, "Σwx+b", checked=False)
+# weighted_sums computes rules.weighted_sum's value inline, the same way.
+_dot = rules.dot
 _total = Op(rules.total, "Σ", checked=False)
 
 
@@ -648,7 +652,11 @@ def _check_inputs(w: Sequence[Operand], x: Sequence[Operand]) -> None:
 
 
 def weighted_sums(
-    weights: Sequence[Sequence[Operand]], x: Sequence[Operand], biases: Sequence[Operand]
+    weights: Sequence[Sequence[Operand]],
+    x: Sequence[Operand],
+    biases: Sequence[Operand],
+    activation: Op | None = None,
+    labels: Sequence[tuple[str, str]] | None = None,
 ) -> list[Value]:
     """``weighted_sum(w, x, b)`` for each row ``w`` of ``weights`` and its bias: a layer's nets.
 
@@ -657,15 +665,28 @@ def weighted_sums(
     the same tuple on every call (as ``nn.Neuron`` keeps its weights) and
     backward() looks at its edges once per graph, not once per net.
 
+    With ``activation`` (an op of one argument, such as ``relu`` here),
+    each net goes through it and the outputs are returned: a layer's forward
+    pass in one call, the same nodes as ``activation(net)`` would make.
+    ``labels`` gives each row's net and output their labels.
+
     >>> w = [[Value(1.0), Value(2.0)], [Value(3.0), Value(4.0)]]
     >>> nets = weighted_sums(w, [0.5, 0.25], [Value(0.0), Value(1.0)])
     >>> [net.data for net in nets], len(nets[1].parents)
     ([1.0, 3.5], 3)
+    >>> outs = weighted_sums(w, [-1.0, 0.0], [Value(0.0), Value(1.0)], relu)
+    >>> [(out.op, out.data, out.parents[0].data) for out in outs]
+    [('relu', 0.0, -1.0), ('relu', 0.0, -2.0)]
     """
     if len(weights) != len(biases):
         raise ValueError(
             f"weighted_sums: expected one bias per row of weights, got {len(weights)} rows "
             f"and {len(biases)} biases"
+        )
+    if labels is not None and len(labels) != len(weights):
+        raise ValueError(
+            f"weighted_sums: expected one pair of labels per row of weights, got {len(labels)} "
+            f"for {len(weights)} rows"
         )
     n = len(x)
     # The two common cases are sorted out once for the layer: every input a
@@ -679,32 +700,56 @@ def weighted_sums(
         inputs = ()
         xs = tuple(x)  # type: ignore[arg-type]
     else:
-        return [_weighted_sum_of_operands(w, x, b) for w, b in zip(weights, biases)]
-    rule, name = rules.weighted_sum_of, _weighted_sum.name
-    nets = []
-    for w, b in zip(weights, biases):
+        inputs, xs = (), ()
+        n = -1  # no row takes the fast path below
+    name = _weighted_sum.name
+    act = activation or relu  # (only read when there is an activation)
+    act_rule, act_name, act_checked = act.rule, act.name, act._checked
+    outs = []
+    for j, (w, b) in enumerate(zip(weights, biases)):
         wd = [a.data for a in w if a.__class__ is Value]
-        if len(wd) != n or len(w) != n or not (b.__class__ is Value or b.__class__ is float):
-            # a constant weight, a wrong length, or an unusual bias
-            nets.append(_weighted_sum_of_operands(w, x, b))
+        if len(wd) == n == len(w) and (b.__class__ is Value or b.__class__ is float):
+            if b.__class__ is Value:
+                bias: Value | None = b
+                data = _dot(wd, xs) + b.data
+            else:  # a constant bias: no edge
+                bias = None
+                data = _dot(wd, xs) + b  # type: ignore[assignment]
+            if _grad_enabled:
+                net = _new_value(Value)
+                net.data = data
+                net.grad = 0.0
+                net.label = ""
+                net.op = name
+                net._a = w if w.__class__ is tuple else tuple(w)
+                net._da = xs  # ∂net/∂wᵢ = xᵢ
+                net._b = inputs
+                net._db = tuple(wd) if inputs else ()  # ∂net/∂xᵢ = wᵢ
+                net._c = bias  # ∂net/∂b = 1
+            else:
+                net = _leaf(data)
+        else:  # a constant weight, an input of each kind, a wrong length, an odd bias
+            net = _weighted_sum_of_operands(w, x, b)
+        if labels is not None:
+            net.label, out_label = labels[j]
+        if activation is None:
+            outs.append(net)
             continue
-        bias = b if b.__class__ is Value else None
-        data, (_, dx, _) = rule(wd, xs, b if bias is None else bias.data)  # type: ignore[arg-type]
         if not _grad_enabled:
-            nets.append(_leaf(data))
-            continue
-        node = _new_value(Value)
-        node.data = data
-        node.grad = 0.0
-        node.label = ""
-        node.op = name
-        node._a = w if w.__class__ is tuple else tuple(w)
-        node._da = xs
-        node._b = inputs
-        node._db = tuple(dx) if inputs else ()
-        node._c = bias
-        nets.append(node)
-    return nets
+            out = activation.unary(net)
+        else:  # what activation.unary(net) does, without a call per net
+            result = act_rule(net.data)
+            if act_checked:
+                result = _checked_result(act_name, result, 1)
+            out = _new_value(Value)
+            out.data, (out._da,) = result
+            out.grad = 0.0
+            out.op = act_name
+            out._a = net
+            out._b = None
+        out.label = "" if labels is None else out_label
+        outs.append(out)
+    return outs
 
 
 def _weighted_sum_of_operands(w: Sequence[Operand], x: Sequence[Operand], b: Operand) -> Value:
