@@ -210,6 +210,21 @@ def test_zero_gradient_is_skipped_only_where_it_changes_nothing() -> None:
     (spiky(x, y, z) * 0.0).backward()
     assert math.isnan(x.grad) and (y.grad, z.grad) == (0.0, 0.0)
 
+    # A net with an infinite weight (its input's local derivative) is itself
+    # infinite, so it is not skipped either: 0·inf reaches the input as NaN.
+    w, b = (Value(math.inf), Value(1.0)), Value(0.0)
+    inputs = [Value(0.5), Value(-2.0)]
+    net = weighted_sums([w], inputs, [b])[0]
+    (net * 0.0).backward()
+    assert math.isnan(inputs[0].grad) and inputs[1].grad == 0.0
+    assert (w[0].grad, w[1].grad, b.grad) == (0.0, 0.0, 0.0)
+    # and a finite net behind a dead ReLU passes back nothing, not even -0.0
+    w, b = (Value(-1.0), Value(2.0)), Value(-5.0)
+    xs = [Value(1.0), Value(1.0)]
+    dead_net = weighted_sums([w], xs, [b], relu)[0]
+    dead_net.backward()
+    assert [math.copysign(1.0, v.grad) for v in (*w, b, *xs)] == [1.0] * 5
+
 
 def test_backward_twice_doubles_every_leaf_of_a_network_exactly() -> None:
     model = MLP(3, [6, 5, 1], seed=2)

@@ -232,23 +232,26 @@ class Value:
             if b is None:
                 node._a.grad += node._da * g
             elif b.__class__ is tuple:  # a neuron's net: weights, inputs, bias
-                weights_local, inputs_local = node._da, node._db
                 # Nothing flows back through a fused node whose gradient is 0
                 # (behind a ReLU that is off, or a point the hinge loss does not
                 # count): every grad of this pass starts at +0.0, and adding
                 # ±0.0 changes no float. Unless a local derivative is inf or NaN
-                # (0·inf is NaN), which a finite sum of them rules out.
-                if g == 0.0 and isfinite(sum(weights_local) + sum(inputs_local)):
+                # (0·inf is NaN). A net's local derivatives are its inputs and
+                # weights, and an inf or NaN among them makes Σ wᵢ·xᵢ + b inf or
+                # NaN too: a finite net has finite local derivatives.
+                if g == 0.0 and isfinite(node.data):
                     continue
-                for parent, d in zip(node._a, weights_local):
+                for parent, d in zip(node._a, node._da):
                     parent.grad += d * g
-                for parent, d in zip(b, inputs_local):
+                for parent, d in zip(b, node._db):
                     parent.grad += d * g
                 if node._c is not None:
                     node._c.grad += g
             elif b is several:
                 local = node._da
-                if g == 0.0 and isfinite(sum(local)):  # as for a net, above
+                # As for a net, above; here a finite sum of the local
+                # derivatives is what rules out an inf or NaN among them.
+                if g == 0.0 and isfinite(sum(local)):
                     continue
                 for parent, d in zip(node._a, local):
                     parent.grad += d * g
