@@ -706,8 +706,8 @@ def weighted_sums(
         inputs, xs = (), ()
         n = -1  # no row takes the fast path below
     name = _weighted_sum.name
-    act = activation or relu  # (only read when there is an activation)
-    act_rule, act_name, act_checked = act.rule, act.name, act._checked
+    if activation is not None:
+        act_rule, act_name, act_checked = activation.rule, activation.name, activation._checked
     outs = []
     for j, (w, b) in enumerate(zip(weights, biases)):
         wd = [a.data for a in w if a.__class__ is Value]
@@ -745,7 +745,7 @@ def weighted_sums(
             if act_checked:
                 result = _checked_result(act_name, result, 1)
             out = _new_value(Value)
-            out.data, (out._da,) = result
+            out.data, (out._da,) = result  # the value, and ∂out/∂net
             out.grad = 0.0
             out.op = act_name
             out._a = net
