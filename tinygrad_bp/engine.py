@@ -20,6 +20,7 @@ built-in operators below are made the same way.
 from __future__ import annotations
 
 import functools
+import inspect
 import numbers
 import reprlib
 from collections.abc import Callable, Iterator, Sequence
@@ -389,6 +390,22 @@ def _leaf(data: float) -> Value:
     return node
 
 
+def _arity(rule: Rule) -> tuple[int, int | None]:
+    """How many arguments ``rule`` takes: at least, and at most (None: any number)."""
+    try:
+        parameters = inspect.signature(rule).parameters.values()
+    except (TypeError, ValueError):  # a callable without a signature: left to the call
+        return 0, None
+    least, most = 0, 0
+    for p in parameters:
+        if p.kind is p.VAR_POSITIONAL:
+            return least, None
+        if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD):
+            most += 1
+            least += p.default is p.empty
+    return least, most
+
+
 def _checked_result(name: str, result: object, n: int) -> tuple[float, tuple[float, ...]]:
     """Validate what a user's rule returned; say what was wrong and what came."""
     # What a rule almost always returns, a float and a tuple of n floats, is
@@ -437,10 +454,23 @@ class Op:
         self.rule = rule
         self.name: str = name or str(getattr(rule, "__name__", "op"))
         self._checked = checked
+        self._arity = _arity(rule)
         functools.update_wrapper(self, rule)
 
     def __call__(self, *args: Operand) -> Value:
         n = len(args)
+        least, most = self._arity
+        if n < least or (most is not None and n > most):
+            takes = (
+                f"{least}"
+                if most == least
+                else f"{least} or more"
+                if most is None
+                else f"{least} to {most}"
+            )
+            raise TypeError(
+                f"op {self.name!r} takes {takes} argument{'' if takes == '1' else 's'}, got {n}"
+            )
         if n == 1:
             return self.unary(args[0])
         if n == 2:
