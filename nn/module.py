@@ -16,17 +16,18 @@ from __future__ import annotations
 import math
 import numbers
 import random
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 
-from tinygrad_bp import Value, weighted_sum, weighted_sums
+from tinygrad_bp import Op, Value, weighted_sum, weighted_sums
+from tinygrad_bp.engine import relu, sigmoid, tanh
 
 Operand = Value | float | int
 
 # Activations by name. "linear" applies nothing: the neuron's output is its net.
-ACTIVATIONS: dict[str, Callable[[Value], Value] | None] = {
-    "relu": Value.relu,
-    "tanh": Value.tanh,
-    "sigmoid": Value.sigmoid,
+ACTIVATIONS: dict[str, Op | None] = {
+    "relu": relu,
+    "tanh": tanh,
+    "sigmoid": sigmoid,
     "linear": None,
 }
 
@@ -36,7 +37,7 @@ Weights = Sequence[Sequence[Sequence[float]]]
 Biases = Sequence[float | Sequence[float]]
 
 
-def _activation(name: str | None) -> Callable[[Value], Value] | None:
+def _activation(name: str | None) -> Op | None:
     key = "linear" if name is None else name
     if key not in ACTIVATIONS:
         valid = ", ".join(repr(k) for k in ACTIVATIONS)
@@ -83,20 +84,23 @@ class Neuron(Module):
         self.activation = "linear" if activation is None else activation
         self._act = _activation(activation)
         rng = rng if rng is not None else random.Random(0)
-        self.w = [Value(rng.uniform(-1.0, 1.0), f"w{i + 1}") for i in range(nin)]
+        # A tuple, the same object on every call: backward() then looks at a
+        # neuron's weights once per graph, however many nets they feed.
+        self.w = tuple(Value(rng.uniform(-1.0, 1.0), f"w{i + 1}") for i in range(nin))
         self.b = bias if bias is not None else Value(0.0, "b")
         self.name = name
+        self._labels = ("net_" + name, "out_" + name)  # made once, not per call
 
     def __call__(self, x: Sequence[Operand]) -> Value:
         return self.activate(weighted_sum(self.w, x, self.b))
 
     def activate(self, net: Value) -> Value:
         """Label this neuron's ``net`` and apply its activation to it."""
-        net.label = "net_" + self.name
+        net.label, out_label = self._labels
         if self._act is None:
             return net
         out = self._act(net)
-        out.label = "out_" + self.name
+        out.label = out_label
         return out
 
     def parameters(self) -> list[Value]:
@@ -141,10 +145,16 @@ class Layer(Module):
         return len(self.neurons[0].w)
 
     def __call__(self, x: Sequence[Operand]) -> list[Value]:
-        # All the layer's nets in one call: the shared inputs are read once.
+        # The whole layer in one call: the shared inputs are read once, and the
+        # same nodes come out as each neuron's activate(weighted_sum(...)).
         neurons = self.neurons
-        nets = weighted_sums([n.w for n in neurons], x, [n.b for n in neurons])
-        return [n.activate(net) for n, net in zip(neurons, nets)]
+        return weighted_sums(
+            [n.w for n in neurons],
+            x,
+            [n.b for n in neurons],
+            neurons[0]._act,
+            [n._labels for n in neurons],
+        )
 
     def parameters(self) -> list[Value]:
         # dict.fromkeys keeps order and lists a shared bias once.

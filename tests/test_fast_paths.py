@@ -25,6 +25,7 @@ from tinygrad_bp import (
     weighted_sum,
     weighted_sums,
 )
+from tinygrad_bp.engine import relu, sigmoid, tanh
 
 
 def test_parents_and_local_grads_for_every_number_of_edges() -> None:
@@ -79,6 +80,72 @@ def test_weighted_sums_make_the_same_nodes_as_one_weighted_sum_per_neuron() -> N
         0.5,
         *(w.data for w in weights[0][1:]),
     )
+
+
+def test_weighted_sums_with_an_activation_make_the_same_nodes_as_applying_it() -> None:
+    rng = random.Random(8)
+    weights = [tuple(Value(rng.uniform(-1, 1)) for _ in range(3)) for _ in range(4)]
+    biases: list[Value | float] = [Value(rng.uniform(-1, 1)) for _ in range(3)] + [0.25]
+    hidden = [Value(rng.uniform(-1, 1)) for _ in range(3)]
+
+    @op
+    def cube(x: float) -> tuple[float, tuple[float]]:  # a user's op: checked
+        return x**3, (3 * x**2,)
+
+    labels = [(f"net_{j}", f"out_{j}") for j in range(4)]
+    for activation in (relu, tanh, sigmoid, cube):
+        for x in (hidden, [0.5, -1.5, 2.0], [hidden[0], 0.5, hidden[2]]):
+            outs = weighted_sums(weights, x, biases, activation, labels)
+            for out, w, b, (net_label, out_label) in zip(outs, weights, biases, labels):
+                alone = activation(weighted_sum(w, x, b))
+                net = out.parents[0]
+                assert (out.op, out.data, out.local_grads, out.label) == (
+                    alone.op,
+                    alone.data,
+                    alone.local_grads,
+                    out_label,
+                )
+                assert (net.data, net.parents, net.local_grads, net.label) == (
+                    alone.parents[0].data,
+                    alone.parents[0].parents,
+                    alone.parents[0].local_grads,
+                    net_label,
+                )
+    # labels without an activation name the nets
+    nets = weighted_sums(weights, hidden, biases, labels=labels)
+    assert [n.label for n in nets] == ["net_0", "net_1", "net_2", "net_3"]
+    with pytest.raises(ValueError, match="one pair of labels per row of weights, got 1 for 4"):
+        weighted_sums(weights, hidden, biases, relu, labels[:1])
+    with no_grad():
+        quiet = weighted_sums(weights, hidden, biases, relu)
+    assert all(v.parents == () for v in quiet)
+    assert [v.data for v in quiet] == [v.data for v in weighted_sums(weights, hidden, biases, relu)]
+
+
+def test_the_walk_handles_shared_groups_that_are_not_all_leaves() -> None:
+    # Tied weights (a weight made by an op) in a row shared by many nets, and
+    # one layer's outputs read by two layers: every group is shared, and some
+    # of their members are reached along several paths.
+    v = Value(0.3, "v")
+    row = (v * 2.0, Value(-0.4, "w2"), v.tanh())
+    other = (Value(0.7), Value(0.1), Value(-0.2))
+    b = Value(0.05, "b")
+    losses = []
+    for x in ([0.5, -1.0, 0.25], [1.5, 0.5, -0.5]):
+        h = weighted_sums([row, other], x, [b, v], relu)
+        h2 = weighted_sums([row[:2], row[1:]], h, [b, b], tanh)
+        y = weighted_sums([(*h2, *h)[:2]], h, [v])  # outputs as weights
+        losses.append(total([*h2, *y, *h]))
+    root = total(losses)
+    order = topological_order(root)
+    position = {id(n): i for i, n in enumerate(order)}
+    assert len(position) == len(order)
+    for n in order:
+        assert all(position[id(p)] < position[id(n)] for p in n.parents)
+    leaves = [n for n in order if not n.parents]
+    expected = grad(root, leaves)
+    root.backward()
+    assert [n.grad for n in leaves] == pytest.approx(expected, rel=1e-12, abs=1e-15)
 
 
 def test_weighted_sums_reject_wrong_lengths_and_foreign_objects() -> None:
@@ -142,6 +209,21 @@ def test_zero_gradient_is_skipped_only_where_it_changes_nothing() -> None:
     x, y, z = Value(1.0), Value(2.0), Value(3.0)
     (spiky(x, y, z) * 0.0).backward()
     assert math.isnan(x.grad) and (y.grad, z.grad) == (0.0, 0.0)
+
+    # A net with an infinite weight (its input's local derivative) is itself
+    # infinite, so it is not skipped either: 0·inf reaches the input as NaN.
+    w, b = (Value(math.inf), Value(1.0)), Value(0.0)
+    inputs = [Value(0.5), Value(-2.0)]
+    net = weighted_sums([w], inputs, [b])[0]
+    (net * 0.0).backward()
+    assert math.isnan(inputs[0].grad) and inputs[1].grad == 0.0
+    assert (w[0].grad, w[1].grad, b.grad) == (0.0, 0.0, 0.0)
+    # and a finite net behind a dead ReLU passes back nothing, not even -0.0
+    w, b = (Value(-1.0), Value(2.0)), Value(-5.0)
+    xs = [Value(1.0), Value(1.0)]
+    dead_net = weighted_sums([w], xs, [b], relu)[0]
+    dead_net.backward()
+    assert [math.copysign(1.0, v.grad) for v in (*w, b, *xs)] == [1.0] * 5
 
 
 def test_backward_twice_doubles_every_leaf_of_a_network_exactly() -> None:

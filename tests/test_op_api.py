@@ -13,6 +13,7 @@ import pytest
 from nn import MLP
 from tinygrad_bp import Op, Value, grad, gradcheck, no_grad, op, rules, total, weighted_sum
 from tinygrad_bp import engine as _engine
+from tinygrad_bp.engine import relu
 
 
 @op
@@ -201,6 +202,28 @@ def test_a_wrong_rule_raises_naming_the_op_and_what_it_returned(
     assert all(v.grad == 0.0 for v in values)
     with no_grad(), pytest.raises(TypeError, match=message):
         bad(*values)  # checked even when no graph is recorded
+
+
+def test_an_op_called_with_the_wrong_number_of_arguments_names_the_op() -> None:
+    @op
+    def times(x: float, y: float) -> tuple[float, tuple[float, float]]:
+        return x * y, (y, x)
+
+    a = Value(1.5)
+    assert times(a, 2.0).data == 3.0
+    for args in ((a,), (a, a, a)):
+        with pytest.raises(TypeError, match=rf"^op 'times' takes 2 arguments, got {len(args)}$"):
+            times(*args)
+    with pytest.raises(TypeError, match=r"^op 'softplus' takes 1 argument, got 2$"):
+        softplus(a, a)
+    with pytest.raises(TypeError, match=r"^op 'relu' takes 1 argument, got 0$"):
+        relu()
+    optional = Op(lambda x, c=0.0: (x + c, (1.0, 1.0)), "optional")  # never reached here
+    with pytest.raises(TypeError, match=r"^op 'optional' takes 1 to 2 arguments, got 3$"):
+        optional(a, a, a)
+    # a rule of any number of arguments is never refused for its count
+    sum_of = Op(lambda *xs: (sum(xs), (1.0,) * len(xs)), "sum_of")
+    assert sum_of(a, a, a).data == 4.5 and sum_of(a).data == 1.5
 
 
 # -- grad ---------------------------------------------------------------------------

@@ -20,6 +20,7 @@ built-in operators below are made the same way.
 from __future__ import annotations
 
 import functools
+import inspect
 import numbers
 import reprlib
 from collections.abc import Callable, Iterator, Sequence
@@ -75,18 +76,29 @@ class Value:
     #   two parents:          _a, _da, _b, _db
     #   three or more:        _b is _SEVERAL; _a is the tuple of parents and
     #                         _da the tuple of local derivatives
+    #   a neuron's net Σ wᵢ·xᵢ + b (weighted_sum, weighted_sums): _b is a tuple.
+    #                         _a: the weights (a tuple); _da: their local
+    #                         derivatives, the inputs' data. _b: the inputs that
+    #                         are Values (empty when they are plain numbers);
+    #                         _db: theirs, the weights' data. _c: the bias, or
+    #                         None when it is a plain number.
+    # The net's edges are kept in groups because they are shared: every net
+    # of one layer call reads the same inputs (one _b and one _da for the
+    # whole layer), and a neuron passes the same tuple of weights on every
+    # call. The walk then looks at a group once, not at each of its edges.
     # Fields a layout does not use stay unset. ``parents`` and ``local_grads``
     # give the tuples whatever the layout.
-    __slots__ = ("data", "grad", "label", "op", "_a", "_b", "_da", "_db")
+    __slots__ = ("data", "grad", "label", "op", "_a", "_b", "_da", "_db", "_c")
 
     data: float
     grad: float
     label: str
     op: str
     _a: Any  # Value | tuple[Value, ...] | None, as the layout says
-    _b: Value | None
+    _b: Any  # Value | tuple[Value, ...] | None
     _da: Any  # float | tuple[float, ...]
-    _db: float
+    _db: Any  # float | tuple[float, ...]
+    _c: Value | None
 
     def __init__(self, data: float, label: str = "") -> None:
         if type(data) is not float:
@@ -108,6 +120,8 @@ class Value:
             return () if self._a is None else (self._a,)
         if b is _SEVERAL:
             return self._a  # type: ignore[no-any-return]
+        if b.__class__ is tuple:  # a neuron's net: weights, inputs, bias
+            return (*self._a, *b) if self._c is None else (*self._a, *b, self._c)
         return (self._a, b)
 
     @property
@@ -118,6 +132,8 @@ class Value:
             return () if self._a is None else (self._da,)
         if b is _SEVERAL:
             return self._da  # type: ignore[no-any-return]
+        if b.__class__ is tuple:
+            return (*self._da, *self._db) if self._c is None else (*self._da, *self._db, 1.0)
         return (self._da, self._db)
 
     def __repr__(self) -> str:
@@ -172,14 +188,14 @@ class Value:
         return _log.unary(self)
 
     def tanh(self) -> Value:
-        return _tanh.unary(self)
+        return tanh.unary(self)
 
     def sigmoid(self) -> Value:
         """The logistic function 1 / (1 + e^-self), overflow-free for any input."""
-        return _sigmoid.unary(self)
+        return sigmoid.unary(self)
 
     def relu(self) -> Value:
-        return _relu.unary(self)
+        return relu.unary(self)
 
     # -- backpropagation -------------------------------------------------------
     def backward(self) -> None:
@@ -216,13 +232,26 @@ class Value:
             b = node._b
             if b is None:
                 node._a.grad += node._da * g
-            elif b is several:
-                local = node._da
+            elif b.__class__ is tuple:  # a neuron's net: weights, inputs, bias
                 # Nothing flows back through a fused node whose gradient is 0
                 # (behind a ReLU that is off, or a point the hinge loss does not
                 # count): every grad of this pass starts at +0.0, and adding
                 # ±0.0 changes no float. Unless a local derivative is inf or NaN
-                # (0·inf is NaN), which a finite sum of them rules out.
+                # (0·inf is NaN). A net's local derivatives are its inputs and
+                # weights, and an inf or NaN among them makes Σ wᵢ·xᵢ + b inf or
+                # NaN too: a finite net has finite local derivatives.
+                if g == 0.0 and isfinite(node.data):
+                    continue
+                for parent, d in zip(node._a, node._da):
+                    parent.grad += d * g
+                for parent, d in zip(b, node._db):
+                    parent.grad += d * g
+                if node._c is not None:
+                    node._c.grad += g
+            elif b is several:
+                local = node._da
+                # As for a net, above; here a finite sum of the local
+                # derivatives is what rules out an inf or NaN among them.
                 if g == 0.0 and isfinite(sum(local)):
                     continue
                 for parent, d in zip(node._a, local):
@@ -253,66 +282,85 @@ def _walk(root: Value, with_leaves: bool) -> tuple[list[Value], list[Value]]:
         return [root], []
     order: list[Value] = []
     leaves: list[Value] = order if with_leaves else []
-    seen = {root}
+    done: set[Value] = set()  # the nodes in order or in leaves
+    # The ids of groups of parents (a net's weights or inputs, the parents of
+    # a node of several) whose members are all done. A neuron's weights are
+    # the same tuple in every net it makes, a layer call's inputs the same
+    # tuple in all its nets: each is looked into once, not once per net. The
+    # tuples live as long as the graph, so no id is reused during the walk.
+    complete: set[int] = set()
     stack = [root]
     several = _SEVERAL
-    # Where the walk is in the parents of each node of three or more parents
-    # it has entered, so that each edge is looked at once. A node of one or
-    # two parents is simply looked at again when the walk comes back to it.
-    position: dict[Value, Iterator[Value]] = {}
     while stack:
         node = stack[-1]
         b = node._b
         if b is None:  # one parent
             a = node._a
-            if a not in seen:
-                seen.add(a)
+            if a not in done:
+                ab = a._b
                 if a._a is None:
+                    done.add(a)
                     leaves.append(a)
-                elif a._b is several and seen.issuperset(a._a):
-                    order.append(a)  # a neuron's net under its activation, all inputs placed
+                elif (
+                    ab.__class__ is tuple
+                    and id(a._a) in complete
+                    and id(ab) in complete
+                    and (a._c is None or a._c in done)
+                ):  # a net under its activation, all its parents done: place it now
+                    done.add(a)
+                    order.append(a)
                 else:
                     stack.append(a)  # first place a, then come back here
                     continue
-        elif b is several:
-            parents = position.get(node)
-            if parents is None:
-                # In a network every neuron of a layer reads the same inputs:
-                # after the first, all of a neuron's parents are placed already,
-                # which one C-level set operation tells.
-                if seen.issuperset(node._a):
-                    stack.pop()
-                    order.append(node)
+        elif b.__class__ is tuple or b is several:
+            # Every parent not done yet is pushed at once, the first on top so
+            # the order follows the arguments'; this node is looked at again
+            # when they are done. A parent pushed twice this way is passed
+            # over the second time: it is done by then.
+            pending: list[Value] = []
+            groups: tuple[Any, ...] = (node._a,) if b is several else (node._a, b)
+            for group in groups:
+                if id(group) in complete:
                     continue
-                parents = position[node] = iter(node._a)
-            for p in parents:
-                if p in seen:
-                    continue
-                seen.add(p)
-                if p._a is not None:
-                    stack.append(p)
-                    break
-                leaves.append(p)
-            else:  # no parent left to place
-                stack.pop()
-                order.append(node)
-            continue
+                before = len(pending)
+                for p in group:
+                    if p not in done:
+                        if p._a is None:
+                            done.add(p)
+                            leaves.append(p)
+                        else:
+                            pending.append(p)
+                if len(pending) == before:
+                    complete.add(id(group))
+            if b is not several:  # a net's bias
+                c = node._c
+                if c is not None and c not in done:
+                    if c._a is None:
+                        done.add(c)
+                        leaves.append(c)
+                    else:
+                        pending.append(c)
+            if pending:
+                stack += reversed(pending)
+                continue
         else:  # two parents
             a = node._a
-            if a not in seen:
-                seen.add(a)
+            if a not in done:
                 if a._a is not None:
                     stack.append(a)
                     continue
+                done.add(a)
                 leaves.append(a)
-            if b not in seen:
-                seen.add(b)
+            if b not in done:
                 if b._a is not None:
                     stack.append(b)
                     continue
+                done.add(b)
                 leaves.append(b)
         stack.pop()
-        order.append(node)
+        if node not in done:
+            done.add(node)
+            order.append(node)
     return order, leaves
 
 
@@ -340,6 +388,22 @@ def _leaf(data: float) -> Value:
     node._a = None
     node._b = None
     return node
+
+
+def _arity(rule: Rule) -> tuple[int, int | None]:
+    """How many arguments ``rule`` takes: at least, and at most (None: any number)."""
+    try:
+        parameters = inspect.signature(rule).parameters.values()
+    except (TypeError, ValueError):  # a callable without a signature: left to the call
+        return 0, None
+    least, most = 0, 0
+    for p in parameters:
+        if p.kind is p.VAR_POSITIONAL:
+            return least, None
+        if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD):
+            most += 1
+            least += p.default is p.empty
+    return least, most
 
 
 def _checked_result(name: str, result: object, n: int) -> tuple[float, tuple[float, ...]]:
@@ -390,10 +454,23 @@ class Op:
         self.rule = rule
         self.name: str = name or str(getattr(rule, "__name__", "op"))
         self._checked = checked
+        self._arity = _arity(rule)
         functools.update_wrapper(self, rule)
 
     def __call__(self, *args: Operand) -> Value:
         n = len(args)
+        least, most = self._arity
+        if n < least or (most is not None and n > most):
+            takes = (
+                f"{least}"
+                if most == least
+                else f"{least} or more"
+                if most is None
+                else f"{least} to {most}"
+            )
+            raise TypeError(
+                f"op {self.name!r} takes {takes} argument{'' if takes == '1' else 's'}, got {n}"
+            )
         if n == 1:
             return self.unary(args[0])
         if n == 2:
@@ -449,7 +526,7 @@ class Op:
             node._a = a
             node._da = dx
             if b_is_value:
-                node._b = b  # type: ignore[assignment]
+                node._b = b
                 node._db = dy
             else:  # the constant b gets no edge
                 node._b = None
@@ -572,10 +649,14 @@ _neg = Op(rules.neg, "neg", checked=False)
 _pow = Op(rules.pow, "**", checked=False)
 _exp = Op(rules.exp, "exp", checked=False)
 _log = Op(rules.log, "log", checked=False)
-_tanh = Op(rules.tanh, "tanh", checked=False)
-_sigmoid = Op(rules.sigmoid, "sigmoid", checked=False)
-_relu = Op(rules.relu, "relu", checked=False)
+# The activations have public names: weighted_sums(activation=...) and nn's
+# layers take them as op objects.
+tanh = Op(rules.tanh, "tanh", checked=False)
+sigmoid = Op(rules.sigmoid, "sigmoid", checked=False)
+relu = Op(rules.relu, "relu", checked=False)
 _weighted_sum = Op(rules.weighted_sum, "Σwx+b", checked=False)
+# weighted_sums computes rules.weighted_sum's value inline, the same way.
+_dot = rules.dot
 _total = Op(rules.total, "Σ", checked=False)
 
 
@@ -592,73 +673,122 @@ def weighted_sum(w: Sequence[Operand], x: Sequence[Operand], b: Operand = 0.0) -
     >>> round(net_h1.data, 9), net_h1.local_grads
     (0.3775, (0.05, 0.1, 1.0))
     """
+    _check_inputs(w, x)
+    return weighted_sums((w,), x, (b,))[0]
+
+
+def _check_inputs(w: Sequence[Operand], x: Sequence[Operand]) -> None:
     if len(w) != len(x):
         raise ValueError(
             f"weighted_sum: expected one weight per input, got {len(w)} weights and {len(x)} inputs"
         )
-    return _weighted_sum._apply((*w, *x, b))
 
 
 def weighted_sums(
-    weights: Sequence[Sequence[Operand]], x: Sequence[Operand], biases: Sequence[Operand]
+    weights: Sequence[Sequence[Operand]],
+    x: Sequence[Operand],
+    biases: Sequence[Operand],
+    activation: Op | None = None,
+    labels: Sequence[tuple[str, str]] | None = None,
 ) -> list[Value]:
     """``weighted_sum(w, x, b)`` for each row ``w`` of ``weights`` and its bias: a layer's nets.
 
     The nodes are the same as one ``weighted_sum`` per neuron makes; the
-    shared inputs are only read once, not once per neuron.
+    shared inputs are only read once, not once per neuron. Pass each row as
+    the same tuple on every call (as ``nn.Neuron`` keeps its weights) and
+    backward() looks at its edges once per graph, not once per net.
+
+    With ``activation`` (an op of one argument, such as ``relu`` here),
+    each net goes through it and the outputs are returned: a layer's forward
+    pass in one call, the same nodes as ``activation(net)`` would make.
+    ``labels`` gives each row's net and output their labels.
 
     >>> w = [[Value(1.0), Value(2.0)], [Value(3.0), Value(4.0)]]
     >>> nets = weighted_sums(w, [0.5, 0.25], [Value(0.0), Value(1.0)])
     >>> [net.data for net in nets], len(nets[1].parents)
     ([1.0, 3.5], 3)
+    >>> outs = weighted_sums(w, [-1.0, 0.0], [Value(0.0), Value(1.0)], relu)
+    >>> [(out.op, out.data, out.parents[0].data) for out in outs]
+    [('relu', 0.0, -1.0), ('relu', 0.0, -2.0)]
     """
     if len(weights) != len(biases):
         raise ValueError(
             f"weighted_sums: expected one bias per row of weights, got {len(weights)} rows "
             f"and {len(biases)} biases"
         )
+    if labels is not None and len(labels) != len(weights):
+        raise ValueError(
+            f"weighted_sums: expected one pair of labels per row of weights, got {len(labels)} "
+            f"for {len(weights)} rows"
+        )
     n = len(x)
     # The two common cases are sorted out once for the layer: every input a
     # Value (a hidden layer: all get edges) or every input a plain float (a
     # first layer: none do). Anything else goes argument by argument.
-    xs = [a.data for a in x if a.__class__ is Value]
-    if len(xs) == n:
-        x_edges = True
-        x = tuple(x)
-    elif not xs and not [a for a in x if a.__class__ is not float]:
-        x_edges = False
-        xs = list(x)  # type: ignore[arg-type]
+    x_data = [a.data for a in x if a.__class__ is Value]
+    if n and len(x_data) == n:
+        inputs: tuple[Value, ...] = tuple(x)  # type: ignore[arg-type]
+        xs = tuple(x_data)
+    elif n and not x_data and not [a for a in x if a.__class__ is not float]:
+        inputs = ()
+        xs = tuple(x)  # type: ignore[arg-type]
     else:
-        return [weighted_sum(w, x, b) for w, b in zip(weights, biases)]
-    # rules.weighted_sum with the floats grouped, so they need not be laid
-    # out in one argument list and sliced apart again
-    rule, name = rules.weighted_sum_of, _weighted_sum.name
-    nets = []
-    for w, b in zip(weights, biases):
+        inputs, xs = (), ()
+        n = -1  # no row takes the fast path below
+    name = _weighted_sum.name
+    if activation is not None:
+        act_rule, act_name, act_checked = activation.rule, activation.name, activation._checked
+    outs = []
+    for j, (w, b) in enumerate(zip(weights, biases)):
         wd = [a.data for a in w if a.__class__ is Value]
-        if len(wd) != n or len(w) != n or b.__class__ is not Value or n < 2:
-            # a constant among them, a wrong length, or too few edges for the
-            # layout below: argument by argument
-            nets.append(weighted_sum(w, x, b))
+        if len(wd) == n == len(w) and (b.__class__ is Value or b.__class__ is float):
+            if b.__class__ is Value:
+                bias: Value | None = b
+                data = _dot(wd, xs) + b.data
+            else:  # a constant bias: no edge
+                bias = None
+                data = _dot(wd, xs) + b  # type: ignore[assignment]
+            if _grad_enabled:
+                net = _new_value(Value)
+                net.data = data
+                net.grad = 0.0
+                net.label = ""
+                net.op = name
+                net._a = w if w.__class__ is tuple else tuple(w)
+                net._da = xs  # ∂net/∂wᵢ = xᵢ
+                net._b = inputs
+                net._db = tuple(wd) if inputs else ()  # ∂net/∂xᵢ = wᵢ
+                net._c = bias  # ∂net/∂b = 1
+            else:
+                net = _leaf(data)
+        else:  # a constant weight, an input of each kind, a wrong length, an odd bias
+            net = _weighted_sum_of_operands(w, x, b)
+        if labels is not None:
+            net.label, out_label = labels[j]
+        if activation is None:
+            outs.append(net)
             continue
-        data, local = rule(wd, xs, b.data)
         if not _grad_enabled:
-            nets.append(_leaf(data))
-            continue
-        node = _new_value(Value)
-        node.data = data
-        node.grad = 0.0
-        node.label = ""
-        node.op = name
-        if x_edges:
-            node._a = (*w, *x, b)
-            node._da = local
-        else:  # local is (x..., w..., 1.0): keep those of the weights and the bias
-            node._a = (*w, b)
-            node._da = (*local[:n], local[-1])
-        node._b = _SEVERAL  # at least three edges: n ≥ 2 weights and the bias
-        nets.append(node)
-    return nets
+            out = activation.unary(net)
+        else:  # what activation.unary(net) does, without a call per net
+            result = act_rule(net.data)
+            if act_checked:
+                result = _checked_result(act_name, result, 1)
+            out = _new_value(Value)
+            out.data, (out._da,) = result  # the value, and ∂out/∂net
+            out.grad = 0.0
+            out.op = act_name
+            out._a = net
+            out._b = None
+        out.label = "" if labels is None else out_label
+        outs.append(out)
+    return outs
+
+
+def _weighted_sum_of_operands(w: Sequence[Operand], x: Sequence[Operand], b: Operand) -> Value:
+    """``weighted_sum`` with constants among its operands: argument by argument."""
+    _check_inputs(w, x)
+    return _weighted_sum._apply((*w, *x, b))
 
 
 def total(values: Sequence[Operand]) -> Value:

@@ -121,18 +121,18 @@ def weighted_sum(*wxb: float) -> tuple[float, tuple[float, ...]]:
     0.3775
     """
     n = (len(wxb) - 1) // 2
-    return weighted_sum_of(wxb[:n], wxb[n : 2 * n], wxb[-1])
+    w, x = wxb[:n], wxb[n : 2 * n]
+    return dot(w, x) + wxb[-1], (*x, *w, 1.0)
 
 
-def weighted_sum_of(
-    w: Sequence[float], x: Sequence[float], b: float
-) -> tuple[float, tuple[float, ...]]:
-    """``weighted_sum`` with its arguments grouped: what a layer's fast path calls.
+def dot(w: Sequence[float], x: Sequence[float]) -> float:
+    """Σ wᵢ·xᵢ, left to right: the weighted sum's value before its bias.
 
-    >>> weighted_sum_of([0.15, 0.20], [0.05, 0.10], 0.35)
-    (0.3775, (0.05, 0.1, 0.15, 0.2, 1.0))
+    >>> dot([0.5, 0.25], [2.0, 4.0])
+    2.0
     """
-    return sum(map(_fmul, w, x)) + b, (*x, *w, 1.0)
+    result: float = sum(map(_fmul, w, x))
+    return result
 
 
 def total(*xs: float) -> tuple[float, tuple[float, ...]]:
