@@ -11,7 +11,18 @@ from pathlib import Path
 import pytest
 
 from nn import MLP
-from tinygrad_bp import Op, Value, grad, gradcheck, no_grad, op, rules, total, weighted_sum
+from tinygrad_bp import (
+    Op,
+    Value,
+    grad,
+    gradcheck,
+    no_grad,
+    op,
+    rules,
+    total,
+    weighted_sum,
+    weighted_sums,
+)
 from tinygrad_bp import engine as _engine
 from tinygrad_bp.engine import relu
 
@@ -224,6 +235,33 @@ def test_an_op_called_with_the_wrong_number_of_arguments_names_the_op() -> None:
     # a rule of any number of arguments is never refused for its count
     sum_of = Op(lambda *xs: (sum(xs), (1.0,) * len(xs)), "sum_of")
     assert sum_of(a, a, a).data == 4.5 and sum_of(a).data == 1.5
+
+
+def test_an_arithmetic_error_in_a_users_rule_names_the_op_and_its_inputs() -> None:
+    # softplus exactly as written overflows past x = 709: the error says where.
+    with pytest.raises(OverflowError, match=r"^op 'softplus' at 710\.0: math range error$"):
+        softplus(Value(710.0))
+
+    @op
+    def ratio(x: float, y: float) -> tuple[float, tuple[float, float]]:
+        return x / y, (1 / y, -x / y**2)
+
+    with pytest.raises(ZeroDivisionError, match=r"^op 'ratio' at \(1\.0, 0\.0\): float division"):
+        ratio(Value(1.0), 0.0)
+    # also on the paths of several inputs and of a layer's activation
+    with pytest.raises(ValueError, match=r"^op 'root' at -4\.0: math domain error$"):
+        root = Op(lambda x: (math.sqrt(x), (0.5 / math.sqrt(x),)), "root")
+        weighted_sums([[Value(1.0)]], [-5.0], [Value(1.0)], root)
+
+    class RefusedError(ArithmeticError):  # a user's own error type passes through as it is
+        pass
+
+    @op
+    def picky(x: float, y: float, z: float) -> tuple[float, tuple[float, float, float]]:
+        raise RefusedError("no")
+
+    with pytest.raises(RefusedError, match="^no$"):
+        picky(Value(1.0), Value(2.0), Value(3.0))
 
 
 # -- grad ---------------------------------------------------------------------------

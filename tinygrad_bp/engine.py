@@ -480,14 +480,24 @@ class Op:
     def __repr__(self) -> str:
         return f"<op {self.name}>"
 
+    def _run_checked(self, xs: Sequence[float]) -> tuple[float, tuple[float, ...]]:
+        """A user's rule on ``xs``: its result checked, and its arithmetic errors naming the op."""
+        try:
+            result = self.rule(*xs)
+        except (ArithmeticError, ValueError) as error:
+            # math.exp(710) says only "math range error": say which op, and where.
+            if type(error) in (ValueError, OverflowError, ZeroDivisionError, ArithmeticError):
+                at = repr(xs[0]) if len(xs) == 1 else repr(tuple(xs))
+                raise type(error)(f"op {self.name!r} at {at}: {error}") from error
+            raise
+        return _checked_result(self.name, result, len(xs))
+
     def unary(self, a: Operand) -> Value:
         """The op of one argument."""
         # The exact class first: the common case, and cheaper than isinstance.
         is_value = type(a) is Value or isinstance(a, Value)
         x = a.data if is_value else _to_float(a, self.name)  # type: ignore[union-attr]
-        result = self.rule(x)
-        if self._checked:
-            result = _checked_result(self.name, result, 1)
+        result = self._run_checked((x,)) if self._checked else self.rule(x)
         data, (dx,) = result
         if not _grad_enabled:
             return _leaf(data)
@@ -511,9 +521,7 @@ class Op:
         b_is_value = type(b) is Value or isinstance(b, Value)
         x = a.data if a_is_value else _to_float(a, self.name)  # type: ignore[union-attr]
         y = b.data if b_is_value else _to_float(b, self.name)  # type: ignore[union-attr]
-        result = self.rule(x, y)
-        if self._checked:
-            result = _checked_result(self.name, result, 2)
+        result = self._run_checked((x, y)) if self._checked else self.rule(x, y)
         data, (dx, dy) = result
         if not _grad_enabled:
             return _leaf(data)
@@ -546,9 +554,7 @@ class Op:
         xs = [a.data for a in args if a.__class__ is Value]
         if len(xs) != len(args):
             return self._apply_mixed(args)
-        result = self.rule(*xs)
-        if self._checked:
-            result = _checked_result(self.name, result, len(args))
+        result = self._run_checked(xs) if self._checked else self.rule(*xs)
         data, local = result
         if not _grad_enabled:
             return _leaf(data)
@@ -576,9 +582,7 @@ class Op:
             else:
                 xs.append(_to_float(a, name))
                 is_value.append(False)
-        result = self.rule(*xs)
-        if self._checked:
-            result = _checked_result(name, result, len(args))
+        result = self._run_checked(xs) if self._checked else self.rule(*xs)
         data, local = result
         if not _grad_enabled:
             return _leaf(data)
@@ -771,9 +775,11 @@ def weighted_sums(
         if not _grad_enabled:
             out = activation.unary(net)
         else:  # what activation.unary(net) does, without a call per net
-            result = act_rule(net.data)
+            result: tuple[float, Sequence[float]]
             if act_checked:
-                result = _checked_result(act_name, result, 1)
+                result = activation._run_checked((net.data,))
+            else:
+                result = act_rule(net.data)
             out = _new_value(Value)
             out.data, (out._da,) = result  # the value, and ∂out/∂net
             out.grad = 0.0
