@@ -89,7 +89,16 @@ class Neuron(Module):
         self.w = tuple(Value(rng.uniform(-1.0, 1.0), f"w{i + 1}") for i in range(nin))
         self.b = bias if bias is not None else Value(0.0, "b")
         self.name = name
-        self._labels = ("net_" + name, "out_" + name)  # made once, not per call
+
+    @property
+    def name(self) -> str:
+        """The neuron's name: its net is labelled ``net_<name>``, its output ``out_<name>``."""
+        return self._name
+
+    @name.setter
+    def name(self, name: str) -> None:
+        self._name = name
+        self._labels = ("net_" + name, "out_" + name)  # made once here, not on every call
 
     def __call__(self, x: Sequence[Operand]) -> Value:
         return self.activate(weighted_sum(self.w, x, self.b))

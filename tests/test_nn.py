@@ -63,6 +63,17 @@ def test_parameter_counts_labels_and_zero_grad() -> None:
     assert all(p.grad == 0.0 for p in params)
 
 
+def test_renaming_a_neuron_renames_what_its_next_calls_make() -> None:
+    layer = Layer(2, 2, "tanh", name="h")
+    assert [out.label for out in layer([1.0, -1.0])] == ["out_h1", "out_h2"]
+    layer.neurons[1].name = "special"
+    outs = layer([1.0, -1.0])
+    assert [out.label for out in outs] == ["out_h1", "out_special"]
+    assert outs[1].parents[0].label == "net_special"
+    alone = layer.neurons[1]([1.0, -1.0])
+    assert (alone.label, alone.parents[0].label) == ("out_special", "net_special")
+
+
 def test_shared_bias_is_one_parameter() -> None:
     layer = Layer(2, 3, "sigmoid", shared_bias=True)
     assert len(layer.parameters()) == 7
