@@ -11,8 +11,11 @@ import gc
 import math
 import random
 import tracemalloc
+from collections.abc import Sequence
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from nn import MLP
 from tinygrad_bp import (
@@ -146,6 +149,62 @@ def test_the_walk_handles_shared_groups_that_are_not_all_leaves() -> None:
     expected = grad(root, leaves)
     root.backward()
     assert [n.grad for n in leaves] == pytest.approx(expected, rel=1e-12, abs=1e-15)
+
+
+def layered_graph(seed: int, leaf_data: Sequence[float]) -> tuple[Value, list[Value]]:
+    """A network-like graph in which every group of edges is shared.
+
+    Rows of weights are tuples reused by many layer calls; some weights are
+    made by ops (tied weights), some are outputs of earlier nets; inputs mix
+    plain numbers, leaves and nets of different depths. The same seed and
+    leaf data always build the same graph, so it can be rebuilt nudged.
+    """
+    rng = random.Random(seed)
+    leaves = [Value(v, f"p{i}") for i, v in enumerate(leaf_data)]
+    pool: list[Value] = list(leaves)
+    activations = (None, tanh, sigmoid)
+
+    def row(width: int) -> tuple[Value, ...]:
+        return tuple(rng.choice(pool) for _ in range(width))
+
+    width = rng.randrange(1, 4)
+    rows = [row(width) for _ in range(rng.randrange(1, 4))]
+    rows.append((leaves[0] * 0.5, *row(width - 1)))  # a tied weight: made by an op
+    outputs: list[Value] = []
+    for _ in range(rng.randrange(1, 4)):  # points
+        x: list[Value | float] = [rng.uniform(-1, 1) for _ in range(width)]
+        for _ in range(rng.randrange(1, 4)):  # layers
+            chosen = rng.sample(rows, rng.randrange(1, len(rows) + 1))
+            biases = [rng.choice([*pool, 0.25]) for _ in chosen]
+            h = weighted_sums(chosen, x, biases, rng.choice(activations))
+            pool.extend(h)
+            # the next layer reads these nets, or some of them mixed with
+            # earlier nodes (a skip connection), padded to the width
+            x = [rng.choice([*h, *h, rng.choice(pool)]) for _ in range(width)]
+            if rng.random() < 0.3:
+                rows.append(row(width))  # weights that are outputs of nets
+        outputs.extend(x)  # type: ignore[arg-type]
+    return total([*outputs, rng.choice(pool)]), leaves
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.integers(0, 2**32 - 1))
+def test_shared_groups_backpropagate_like_central_differences(seed: int) -> None:
+    data = [random.Random(seed).uniform(-1.5, 1.5) for _ in range(6)]
+    root, leaves = layered_graph(seed, data)
+    order = topological_order(root)
+    position = {id(n): i for i, n in enumerate(order)}
+    assert len(position) == len(order)
+    for n in order:
+        assert all(position[id(p)] < position[id(n)] for p in n.parents)
+    expected = grad(root, leaves)
+    root.backward()
+    assert [v.grad for v in leaves] == pytest.approx(expected, rel=1e-12, abs=1e-12)
+    h = 1e-6
+    for i in range(len(leaves)):
+        up = layered_graph(seed, [d + h * (k == i) for k, d in enumerate(data)])[0].data
+        down = layered_graph(seed, [d - h * (k == i) for k, d in enumerate(data)])[0].data
+        assert leaves[i].grad == pytest.approx((up - down) / (2 * h), rel=1e-5, abs=1e-6)
 
 
 def test_weighted_sums_reject_wrong_lengths_and_foreign_objects() -> None:
