@@ -18,8 +18,7 @@ import numbers
 import random
 from collections.abc import Sequence
 
-from tinygrad_bp import Op, Value, weighted_sum, weighted_sums
-from tinygrad_bp.engine import relu, sigmoid, tanh
+from tinygrad_bp import Op, Value, relu, sigmoid, tanh, weighted_sum, weighted_sums
 
 Operand = Value | float | int
 

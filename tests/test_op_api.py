@@ -24,6 +24,8 @@ from tinygrad_bp import (
     weighted_sums,
 )
 from tinygrad_bp import engine as _engine
+from tinygrad_bp import layer as _layer
+from tinygrad_bp import ops as _ops
 from tinygrad_bp.engine import relu
 
 
@@ -145,7 +147,9 @@ def test_every_built_in_is_an_op_made_from_its_rule(
     node = build(*values)  # type: ignore[operator]
     value, local = rule(*args)  # type: ignore[operator]
     assert (node.op, node.data, node.local_grads) == (name, value, tuple(local))
-    built_in = [o for o in vars(_engine).values() if isinstance(o, Op) and o.name == name]
+    modules = (_engine, _ops, _layer)  # the operators' ops, and the sums'
+    built_in = [o for m in modules for o in vars(m).values() if isinstance(o, Op)]
+    built_in = [o for o in built_in if o.name == name]
     assert len(built_in) == 1 and built_in[0].rule is rule
 
 

@@ -10,18 +10,11 @@
 
 from .check import GradcheckError, gradcheck
 from .draw import Drawing, draw
-from .engine import (
-    Op,
-    Value,
-    grad,
-    no_grad,
-    op,
-    topological_order,
-    total,
-    weighted_sum,
-    weighted_sums,
-)
+from .engine import Op, Value, is_grad_enabled, relu, sigmoid, tanh
 from .explain import Derivation, Explainer, derivation, explain
+from .graph import grad, no_grad, topological_order
+from .layer import Net, weighted_sum, weighted_sums
+from .ops import op, total
 from .render import render, render_bytes
 from .stepper import Step, Stepper, save_stepper, stepper_html
 
@@ -33,17 +26,22 @@ __all__ = [
     "explain",
     "Explainer",
     "grad",
+    "is_grad_enabled",
+    "Net",
     "gradcheck",
     "GradcheckError",
     "no_grad",
     "Op",
     "op",
     "render",
+    "relu",
     "render_bytes",
     "save_stepper",
+    "sigmoid",
     "Step",
     "Stepper",
     "stepper_html",
+    "tanh",
     "topological_order",
     "total",
     "Value",

@@ -30,7 +30,8 @@ import reprlib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-from .engine import Value, grad, no_grad
+from .engine import Value
+from .graph import grad, no_grad
 
 
 @dataclass(frozen=True)

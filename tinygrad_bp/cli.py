@@ -21,8 +21,9 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from .draw import DIRECTIONS, draw
-from .engine import Value, topological_order
+from .engine import Value
 from .explain import Explainer, plain
+from .graph import topological_order
 from .render import FORMATS, render
 
 

@@ -28,7 +28,8 @@ from typing import Any
 
 import graphviz
 
-from .engine import Value, topological_order
+from .engine import Value
+from .graph import topological_order
 from .render import render_bytes
 
 DEFAULT_MAX_NODES = 300

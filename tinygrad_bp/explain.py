@@ -44,7 +44,8 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from .engine import Value, topological_order
+from .engine import Value
+from .graph import topological_order
 
 # Ops whose edges with local derivative exactly 1 pass a gradient on unchanged.
 SUM_OPS = frozenset({"+", "-", "Σ"})

@@ -1,0 +1,90 @@
+"""Questions put to a graph: its nodes in order, gradients left untouched, no recording.
+
+>>> from tinygrad_bp import Value
+>>> x = Value(3.0, "x")
+>>> y = x * x + x
+>>> [n.label or n.op for n in topological_order(y)], grad(y, [x])
+(['x', '*', '+'], [7.0])
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+
+from . import engine
+from .engine import Value
+
+
+def topological_order(root: Value, leaves: bool = True) -> list[Value]:
+    """Every node ``root`` depends on, once each, every node after its parents.
+
+    The walk is iterative, so a graph a million nodes deep needs no
+    recursion. With ``leaves=False`` only nodes made by ops are listed (the
+    root always is).
+
+    >>> a = Value(1.0, "a"); b = a + 1; c = a * b
+    >>> [n.label or n.op for n in topological_order(c)]
+    ['a', '+', '*']
+    """
+    order, leaf_nodes = engine.walk(root)
+    if not order:  # the root is a leaf
+        return [root]
+    if not leaves:
+        return order
+    # Each leaf goes just before the first node that reads it.
+    is_leaf = set(leaf_nodes)
+    full: list[Value] = []
+    for node in order:
+        for parent in node.parents:
+            if parent in is_leaf:
+                is_leaf.discard(parent)
+                full.append(parent)
+        full.append(node)
+    return full
+
+
+def grad(root: Value, wrt: Sequence[Value]) -> list[float]:
+    """∂root/∂v for each v in ``wrt``, returned, leaving every ``.grad`` as it is.
+
+    The same backward pass as ``root.backward()``; the graph's gradients are
+    put back as they were afterwards.
+
+    >>> x = Value(3.0)
+    >>> grad(x * x, [x]), x.grad
+    ([6.0], 0.0)
+    """
+    if not isinstance(root, Value):
+        raise TypeError(f"grad: root must be a Value, got {type(root).__name__}")
+    for i, v in enumerate(wrt):
+        if not isinstance(v, Value):
+            raise TypeError(f"grad: wrt[{i}] must be a Value, got {type(v).__name__}")
+    order, leaves = engine.walk(root)
+    nodes = [root, *order, *leaves]
+    saved = [node.grad for node in nodes]
+    engine.backprop(root, order, leaves)
+    in_graph = set(nodes)
+    result = [v.grad if v in in_graph else 0.0 for v in wrt]
+    for node, g in zip(nodes, saved):
+        node.grad = g
+    return result
+
+
+@contextmanager
+def no_grad() -> Iterator[None]:
+    """A context in which ops compute values but record no graph.
+
+    Use it for evaluation and for parameter updates. Not thread-safe: it
+    switches graph recording off for the whole interpreter.
+
+    >>> w = Value(1.0)
+    >>> with no_grad():
+    ...     y = w * 2
+    >>> y.data, y.parents
+    (2.0, ())
+    """
+    previous = engine.set_grad_enabled(False)
+    try:
+        yield
+    finally:
+        engine.set_grad_enabled(previous)
