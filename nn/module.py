@@ -21,6 +21,8 @@ from collections.abc import Sequence
 from tinygrad_bp import Op, Value, weighted_sum, weighted_sums
 from tinygrad_bp.engine import relu, sigmoid, tanh
 
+from ._util import describe as _describe
+
 Operand = Value | float | int
 
 # Activations by name. "linear" applies nothing: the neuron's output is its net.
@@ -344,13 +346,6 @@ class MLP(Module):
 
 def _is_list(x: object) -> bool:
     return isinstance(x, (list, tuple))
-
-
-def _describe(x: object) -> str:
-    if _is_list(x):
-        return f"a {type(x).__name__} of {len(x)}"  # type: ignore[arg-type]
-    text = repr(x)
-    return text if len(text) <= 40 else text[:37] + "..."
 
 
 def _number(x: object, where: str) -> float:

@@ -8,12 +8,12 @@ missing, so a command can check before it spends time training.
 from __future__ import annotations
 
 import os
-import secrets
 from collections.abc import Sequence
 from typing import Any
 
 from tinygrad_bp import Value, no_grad
 
+from ._util import atomic_write
 from .module import MLP
 from .train import History
 
@@ -116,17 +116,8 @@ def plot_training(
     if title:
         fig.suptitle(title)
 
-    directory, name = os.path.split(os.path.abspath(target))
-    tmp = os.path.join(directory, f".{name}.{secrets.token_hex(4)}.tmp")
-    try:
-        fig.savefig(tmp, format=fmt, dpi=110)
-        os.replace(tmp, target)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except FileNotFoundError:
-            pass
-        raise
+    with atomic_write(target) as f:
+        fig.savefig(f, format=fmt, dpi=110)
 
 
 def _score(model: MLP, x: list[float]) -> float:

@@ -252,7 +252,7 @@ def interrupted_save(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, target: st
     assert load(path).get_weights() == MLP(2, [3, 1], seed=0).get_weights()
 
 
-@pytest.mark.parametrize("target", ["json.dump", "os.fsync", "os.replace"])
+@pytest.mark.parametrize("target", ["json.dump", "os.fsync", "os.replace", "os.fdopen"])
 def test_an_interrupted_save_leaves_the_previous_file(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, target: str
 ) -> None:
@@ -277,3 +277,60 @@ def test_saving_over_a_file_replaces_it(tmp_path: Path) -> None:
     save(MLP(2, [3, 1], seed=1), path)
     assert load(path).get_weights() == MLP(2, [3, 1], seed=1).get_weights()
     assert [p.name for p in tmp_path.iterdir()] == ["m.json"]
+
+
+def test_an_interrupt_just_after_the_temporary_is_made_leaves_nothing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Ctrl-C can land after os.open made the file but before its name is known
+    # to the code that would clean it up.
+    real_open = os.open
+
+    def open_then_interrupt(path: Any, flags: int, mode: int = 0o777) -> int:
+        fd = real_open(path, flags, mode)
+        if flags & os.O_CREAT:
+            os.close(fd)
+            raise KeyboardInterrupt
+        return fd
+
+    monkeypatch.setattr(nn.serialize.os, "open", open_then_interrupt)
+    with pytest.raises(KeyboardInterrupt):
+        save(MLP(2, [1]), tmp_path / "m.json")
+    monkeypatch.undo()
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_saving_through_a_symlink_writes_its_target(tmp_path: Path) -> None:
+    if not hasattr(os, "symlink"):
+        pytest.skip("no symbolic links")
+    (tmp_path / "models").mkdir()
+    real = tmp_path / "models" / "real.json"
+    link = tmp_path / "latest.json"
+    save(MLP(2, [3, 1], seed=0), real)
+    link.symlink_to(real)
+    save(MLP(2, [3, 1], seed=1), link)
+    assert link.is_symlink() and os.readlink(link) == str(real)
+    assert load(real).get_weights() == MLP(2, [3, 1], seed=1).get_weights()
+    assert sorted(p.name for p in tmp_path.rglob("*")) == ["latest.json", "models", "real.json"]
+
+
+def test_a_dangling_symlink_is_saved_through(tmp_path: Path) -> None:
+    if not hasattr(os, "symlink"):
+        pytest.skip("no symbolic links")
+    link = tmp_path / "latest.json"
+    link.symlink_to(tmp_path / "new.json")
+    save(MLP(2, [1], seed=2), link)
+    assert link.is_symlink()
+    assert load(tmp_path / "new.json").get_weights() == MLP(2, [1], seed=2).get_weights()
+
+
+def test_saving_over_a_file_keeps_its_permissions(tmp_path: Path) -> None:
+    if os.name != "posix":
+        pytest.skip("POSIX permissions")
+    path = tmp_path / "m.json"
+    save(MLP(2, [1], seed=0), path)
+    for mode in (0o600, 0o640, 0o444):
+        path.chmod(mode)
+        save(MLP(2, [1], seed=1), path)
+        assert path.stat().st_mode & 0o777 == mode
+    assert load(path).get_weights() == MLP(2, [1], seed=1).get_weights()
