@@ -349,9 +349,17 @@ def _is_list(x: object) -> bool:
 
 
 def _number(x: object, where: str) -> float:
-    if isinstance(x, bool) or not isinstance(x, numbers.Real) or not math.isfinite(x):
+    if isinstance(x, bool) or not isinstance(x, numbers.Real):
         raise ValueError(f"{where}: expected a finite number, got {_describe(x)}")
-    return float(x)
+    try:
+        value = float(x)
+    except OverflowError:  # an int (or Fraction) past the largest float, ~1.8e308
+        raise ValueError(
+            f"{where}: expected a finite number, got {_describe(x)}, too large for a float"
+        ) from None
+    if not math.isfinite(value):
+        raise ValueError(f"{where}: expected a finite number, got {_describe(x)}")
+    return value
 
 
 def _checked_parameters(

@@ -27,6 +27,7 @@ from __future__ import annotations
 import json
 import math
 import os
+import stat
 from typing import Any
 
 from ._util import PathLike, atomic_write, short_repr
@@ -35,8 +36,13 @@ from .module import ACTIVATIONS, MLP
 FORMAT = "tinygrad-bp.mlp"
 VERSION = 1
 
-# A 2-16-16-1 network's file is about 10 kB; anything past this is not a model file.
-MAX_BYTES = 64 * 1024 * 1024
+# What a model file may hold. Loading costs about 3 µs a parameter (most of it
+# making the Values), so 150,000 parameters load in about half a second: enough
+# for a 784-128-10 network, far past anything this engine trains in reasonable
+# time (the moons demo's 2-16-16-1 has 337). A file of that many parameters is
+# about 4 MB; anything past MAX_BYTES is not a model file and is not parsed.
+MAX_PARAMETERS = 150_000
+MAX_BYTES = 16 * 1024 * 1024
 
 _KEYS = {"format", "version", "architecture", "weights", "biases"}
 _ARCH_KEYS = {"nin", "nouts", "activation", "output_activation", "shared_bias"}
@@ -98,7 +104,14 @@ def save(model: MLP, path: PathLike) -> None:
     """
     if not isinstance(model, MLP):
         raise TypeError(f"save: expected an MLP, got {type(model).__name__}")
-    for p in model.parameters():
+    params = model.parameters()
+    if len(params) > MAX_PARAMETERS:
+        # A file that load() would refuse is better never written.
+        raise ValueError(
+            f"save: the model has {len(params):,} parameters; a model file holds at most "
+            f"{MAX_PARAMETERS:,} (so that loading one stays well under a second)"
+        )
+    for p in params:
         if not math.isfinite(p.data):
             raise ValueError(
                 f"save: parameter {p.label!r} is {p.data!r}; only finite numbers can be saved"
@@ -148,6 +161,7 @@ def load_into(model: MLP, path: PathLike) -> None:
             raise _RefusedError(
                 f"the file holds {_describe(arch)}, but the model is {_describe(mine)}"
             )
+        _check_outline(arch, weights, biases)
         _set(model, weights, biases)
     except _RefusedError as e:
         raise ModelFileError(path, str(e)) from None
@@ -163,11 +177,11 @@ def _describe(arch: dict[str, Any]) -> str:
 
 
 def _check_outline(arch: dict[str, Any], weights: Any, biases: Any) -> None:
-    """The outline of weights and biases against the stated architecture.
+    """The outline of weights and biases against the stated architecture, and its size.
 
     This bounds the network ``load`` builds by the data actually in the file
-    (a stated layer of a billion neurons must come with a billion rows);
-    ``set_weights`` then checks every entry.
+    (a stated layer of a billion neurons must come with a billion rows) and
+    by MAX_PARAMETERS; ``set_weights`` then checks every entry.
     """
     nouts = arch["nouts"]
     sizes = [arch["nin"], *nouts]
@@ -183,6 +197,15 @@ def _check_outline(arch: dict[str, Any], weights: Any, biases: Any) -> None:
             raise _RefusedError(
                 f"weights[{k}][0]: expected {nin} weights, got {short_repr(layer[0])}"
             )
+    count = sum(
+        nin * nout + (1 if shared else nout)
+        for nin, nout, shared in zip(sizes, nouts, arch["shared_bias"])
+    )
+    if count > MAX_PARAMETERS:
+        raise _RefusedError(
+            f"the architecture declares {count:,} parameters; a model file may hold at most "
+            f"{MAX_PARAMETERS:,}"
+        )
 
 
 def _set(model: MLP, weights: Any, biases: Any) -> None:
@@ -194,8 +217,7 @@ def _set(model: MLP, weights: Any, biases: Any) -> None:
 
 def _read(path: PathLike) -> tuple[dict[str, Any], Any, Any]:
     """Parse and check a model file: (architecture, weights, biases)."""
-    with open(path, "rb") as f:
-        raw = f.read(MAX_BYTES + 1)
+    raw = _read_regular_file(path, MAX_BYTES + 1)
     if len(raw) > MAX_BYTES:
         raise _RefusedError(f"larger than {MAX_BYTES} bytes; not a model file")
     try:
@@ -236,6 +258,40 @@ def _read(path: PathLike) -> tuple[dict[str, Any], Any, Any]:
     _exact_keys(arch, _ARCH_KEYS, "architecture")
     _check_architecture(arch)
     return arch, doc["weights"], doc["biases"]
+
+
+def _read_regular_file(path: PathLike, limit: int) -> bytes:
+    """At most ``limit`` bytes of ``path``, which must be a regular file.
+
+    A FIFO would block the read until some other program writes to it, and a
+    device such as /dev/zero never ends: such a path is refused. It is opened
+    without blocking and then looked at (not looked at and then opened, which
+    another program could change in between).
+    """
+    fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0))
+    try:
+        mode = os.fstat(fd).st_mode
+        if not stat.S_ISREG(mode):
+            raise _RefusedError(f"{_file_kind(mode)}, not a regular file; a model file is a file")
+        with os.fdopen(fd, "rb") as f:
+            fd = -1  # the file object closes it
+            return f.read(limit)
+    finally:
+        if fd >= 0:
+            os.close(fd)
+
+
+def _file_kind(mode: int) -> str:
+    for test, name in (
+        (stat.S_ISDIR, "a directory"),
+        (stat.S_ISFIFO, "a named pipe (FIFO)"),
+        (stat.S_ISCHR, "a character device"),
+        (stat.S_ISBLK, "a block device"),
+        (stat.S_ISSOCK, "a socket"),
+    ):
+        if test(mode):
+            return name
+    return "a special file"
 
 
 def _check_architecture(arch: dict[str, Any]) -> None:
