@@ -1,8 +1,8 @@
-"""Helpers several ``nn`` modules share: short reprs for messages, writing files safely.
+"""Helpers several ``nn`` modules share: messages, writing files safely, Ctrl-C in loops.
 
-Nothing here is public API: ``module``, ``serialize`` and ``plot`` use it,
-and the command line uses ``check_writable`` to find a bad target before it
-trains. The engine (``tinygrad_bp``) never imports ``nn``; should it need
+Nothing here is public API: ``module``, ``serialize``, ``plot``, ``train``
+and ``mazur`` use it, and the command line uses ``check_writable`` to find a
+bad target before it trains. The engine (``tinygrad_bp``) never imports ``nn``; should it need
 these one day, they move there.
 
 >>> short_repr("x" * 100)
@@ -16,7 +16,9 @@ from __future__ import annotations
 import errno
 import os
 import secrets
+import signal
 import stat
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import IO, Any
@@ -55,6 +57,54 @@ def describe(x: object) -> str:
     return short_repr(x)
 
 
+def plural(n: int, word: str) -> str:
+    """``n`` and ``word``, with an s unless n is 1.
+
+    >>> plural(1, "step"), plural(3, "update"), plural(0, "update")
+    ('1 step', '3 updates', '0 updates')
+    """
+    return f"{n} {word}" if n == 1 else f"{n} {word}s"
+
+
+# -- Ctrl-C in a training loop -----------------------------------------------------------
+class StopRequest:
+    """Set by Ctrl-C inside ``stop_requests()``; a loop reads ``requested`` between updates."""
+
+    requested = False
+
+
+@contextmanager
+def stop_requests() -> Iterator[StopRequest]:
+    """Within the block, the first Ctrl-C asks the loop to stop instead of raising at once.
+
+    A KeyboardInterrupt raised in the middle of an update could leave some
+    parameters updated and others not; a loop that polls the request between
+    updates stops with every parameter exactly one update further. A second
+    Ctrl-C interrupts at once, as usual, for a user who does not want to wait.
+
+    Signals reach only the main thread, and a program may have its own SIGINT
+    handler: then nothing is changed and Ctrl-C behaves as it would anyway.
+    """
+    request = StopRequest()
+    previous = signal.getsignal(signal.SIGINT)
+    if (
+        threading.current_thread() is not threading.main_thread()
+        or previous is not signal.default_int_handler
+    ):
+        yield request
+        return
+
+    def ask_to_stop(signum: int, frame: object) -> None:
+        request.requested = True
+        signal.signal(signal.SIGINT, previous)  # the next Ctrl-C raises
+
+    signal.signal(signal.SIGINT, ask_to_stop)
+    try:
+        yield request
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
 # -- writing files -----------------------------------------------------------------------
 def resolve_target(path: PathLike) -> str:
     """The file a write to ``path`` should change: a symbolic link's target, not the link.
@@ -82,6 +132,8 @@ def check_writable(path: PathLike) -> None:
         raise IsADirectoryError(errno.EISDIR, "it is a directory; expected a file name", raw)
     directory, name = os.path.split(target)
     if not os.path.isdir(directory):
+        if os.path.exists(directory):
+            raise NotADirectoryError(errno.ENOTDIR, f"{directory!r} is not a directory", raw)
         raise FileNotFoundError(errno.ENOENT, f"the directory {directory!r} does not exist", raw)
     tmp, fd = _create_temporary(directory, name, 0o600)
     os.close(fd)
