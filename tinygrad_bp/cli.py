@@ -16,13 +16,12 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-import textwrap
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from .draw import DIRECTIONS, draw
-from .engine import Value, topological_order
-from .explain import Explainer, plain
+from .engine import topological_order
+from .explain import plain
 from .render import FORMATS, render
 
 
@@ -46,11 +45,6 @@ _whole_number = _int_at_least(0)
 _seed = _int_at_least(None)
 
 
-def _f(x: float) -> str:
-    """The article's figures are written to 9 decimals."""
-    return f"{x:.9f}"
-
-
 def _mazur_labels() -> list[str]:
     """The labels of the article's network and error, in the article's order."""
     from nn import mazur
@@ -70,94 +64,11 @@ def _explain_target(text: str) -> str:
     )
 
 
-def _explanations(root: Value, weights: Sequence[Value], target: str) -> list[str]:
-    """The derivations --explain asked for, made while the gradients are this pass's."""
-    explainer = Explainer(root)
-    if target == "all":
-        return [explainer.derivation(w).text() for w in weights]
-    return [explainer.derivation(target).text()]
-
-
 def _run_mazur(args: argparse.Namespace) -> int:
     from nn import mazur
 
-    model = mazur.network()
-    params = mazur.trained_parameters(model, args.train_biases)
-    hidden = model.layers[0]
-    say = print
-
-    say("A Step by Step Backpropagation Example (Matt Mazur), reproduced with tinygrad_bp.")
-    say("Every gradient below comes from one generic E_total.backward().")
-    say("")
-    (i1, i2), (t1, t2) = mazur.INPUTS, mazur.TARGETS
-    say(
-        f"Setup: i1 = {i1}, i2 = {i2}; targets {t1} (o1), {t2} (o2); "
-        f"learning rate {mazur.LEARNING_RATE}"
-    )
-    for layer in model.layers:
-        ws = "  ".join(f"{w.label} = {w.data}" for n in layer.neurons for w in n.w)
-        say(f"  {ws}  {layer.neurons[0].b.label} = {layer.neurons[0].b.data}")
-
-    step = mazur.forward(model)
-    say("")
-    say("The forward pass")
-    sources = [[x.label for x in step.inputs], [f"out_{n.name}" for n in hidden.neurons]]
-    nodes = {n.label: n for n in topological_order(step.E_total)}
-    for layer, names in zip(model.layers, sources):
-        for neuron in layer.neurons:
-            terms = " + ".join(f"{w.label}·{x}" for w, x in zip(neuron.w, names))
-            net = nodes[f"net_{neuron.name}"].data
-            out = nodes[f"out_{neuron.name}"].data
-            say(
-                f"  net_{neuron.name} = {terms} + {neuron.b.label} = {_f(net)}"
-                f"    out_{neuron.name} = sigmoid(net_{neuron.name}) = {_f(out)}"
-            )
-    for k, (e, t) in enumerate(zip(step.errors, mazur.TARGETS)):
-        say(f"  {e.label} = ½({t} − out_o{k + 1})² = {_f(e.data)}")
-    say(f"  E_total = E_o1 + E_o2 = {_f(step.E_total.data)}")
-
-    model.zero_grad()
-    step.E_total.backward()
-    weights = mazur.trained_parameters(model)  # w1..w8
-    explained = _explanations(step.E_total, weights, args.explain) if args.explain else []
-    lr = mazur.LEARNING_RATE
-    say("")
-    say(
-        f"The backward pass: E_total.backward(), then every update at once, "
-        f"w⁺ = w − {lr}·∂E_total/∂w"
-    )
-    for p in params:
-        say(
-            f"  ∂E_total/∂{p.label:<3} = {p.grad:>12.9f}    {p.label}⁺ = {_f(p.data - lr * p.grad)}"
-        )
-    if not args.train_biases:
-        say("  (b1 and b2 stay fixed, as in the article; --train-biases trains them too)")
-    for p in params:
-        p.data -= lr * p.grad
-
-    after = mazur.forward(model)
-    say("")
-    say(
-        f"After the first update: E_total = {_f(after.E_total.data)} "
-        f"(was {_f(step.E_total.data)}), out_o1 = {_f(after.outputs[0].data)}, "
-        f"out_o2 = {_f(after.outputs[1].data)}"
-    )
-
-    if args.steps > 1:
-        final = mazur.train(model, args.steps - 1, lr, args.train_biases)
-        error = final.E_total.data
-        say(
-            f"After {args.steps} updates: E_total = {_f(error)} ({error:.4e}), "
-            f"out_o1 = {_f(final.outputs[0].data)}, out_o2 = {_f(final.outputs[1].data)}"
-        )
-    say("")
-    say(textwrap.fill("About the article's closing figures: " + mazur.ERRATUM, width=88))
-    if explained:
-        say("")
-        say("The chain rule, as the article works it (numbers from the first backward pass):")
-        for text in explained:
-            say("")
-            say(text)
+    for line in mazur.report(args.steps, args.train_biases, args.explain):
+        print(line)
     return 0
 
 
