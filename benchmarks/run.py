@@ -3,41 +3,14 @@
     python benchmarks/run.py           the full run (a minute or two)
     python benchmarks/run.py --quick   small sizes: a smoke test that the contenders agree
 
-Every comparison runs its contenders interleaved in this one process (the
-order rotates from one repetition to the next), several times each, and
-reports the median time and its ratio to tinygrad_bp. Ratios measured in
-one run stay meaningful on a busy machine; absolute times do not.
-
-Before a time counts, the contenders must agree: the same losses to 1e-9
-after every training step, the same values and gradients. If they do not,
-the run stops with exit status 1.
-
-The cyclic garbage collector. Each contender is timed twice per repetition:
-as Python runs by default ("GC on": the run, then collecting the garbage it
-left, which a training loop pays for every step; the garbage of other runs
-is collected first, untimed, so each pays only for its own) and with the
-collector paused as ``timeit`` does ("GC off": the arithmetic alone, the
-garbage left for later). Engines that make many container objects per
-node, or reference cycles, pay heavily for the first. The modules all three
-libraries import are frozen out of the collector's sight first
-(``gc.freeze()``), as they would not be in one user's process together.
-
-What profiling found (cProfile over the moons step, tinygrad_bp 0.1.0 as
-first written, 32 ms a step):
-- the forward pass was two thirds of the time: every op checked each
-  argument with ``isinstance(x, numbers.Real)`` (an ABC check, ~10x the cost
-  of ``type(x) is float``) and built its node through list comprehensions;
-  weighted_sum spent more on collecting its 33 floats than on its dot product;
-- the topological walk pushed two tuples per node and looked at every edge
-  in a Python loop; backward zipped two tuples per node even for one parent;
-- a node with a parents tuple and a local-gradients tuple took 200+ bytes.
-A second profile, at 16 ms a step, found the walk still looking at every
-one of the ~65,000 edges and each net copying its 33 edges into two tuples
-of its own: a neuron's weights and a layer call's inputs are now groups
-shared by all the nets that read them, looked at once per graph.
-What was done is explained where it was done, in tinygrad_bp/engine.py.
-What remains is the interpreter itself: one Python operation per node and
-per live edge (README.md, "What limits the miss", has the parts).
+Each comparison runs its contenders interleaved in this one process (the
+order rotating between repetitions) and reports the median time and its
+ratio to tinygrad_bp's, with the cyclic garbage collector on (as Python
+runs by default, collecting included) and paused (as ``timeit`` does).
+Before a time counts the contenders must agree (the same losses to 1e-9
+after every training step, the same values and gradients); if they do not,
+the run stops with exit status 1. README.md, "Performance", has the method,
+the results and what profiling found.
 """
 
 from __future__ import annotations

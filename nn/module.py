@@ -20,6 +20,8 @@ from collections.abc import Sequence
 
 from tinygrad_bp import Op, Value, relu, sigmoid, tanh, weighted_sum, weighted_sums
 
+from ._util import describe as _describe
+
 Operand = Value | float | int
 
 # Activations by name. "linear" applies nothing: the neuron's output is its net.
@@ -345,17 +347,18 @@ def _is_list(x: object) -> bool:
     return isinstance(x, (list, tuple))
 
 
-def _describe(x: object) -> str:
-    if _is_list(x):
-        return f"a {type(x).__name__} of {len(x)}"  # type: ignore[arg-type]
-    text = repr(x)
-    return text if len(text) <= 40 else text[:37] + "..."
-
-
 def _number(x: object, where: str) -> float:
-    if isinstance(x, bool) or not isinstance(x, numbers.Real) or not math.isfinite(x):
+    if isinstance(x, bool) or not isinstance(x, numbers.Real):
         raise ValueError(f"{where}: expected a finite number, got {_describe(x)}")
-    return float(x)
+    try:
+        value = float(x)
+    except OverflowError:  # an int (or Fraction) past the largest float, ~1.8e308
+        raise ValueError(
+            f"{where}: expected a finite number, got {_describe(x)}, too large for a float"
+        ) from None
+    if not math.isfinite(value):
+        raise ValueError(f"{where}: expected a finite number, got {_describe(x)}")
+    return value
 
 
 def _checked_parameters(

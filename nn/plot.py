@@ -8,12 +8,12 @@ missing, so a command can check before it spends time training.
 from __future__ import annotations
 
 import os
-import secrets
 from collections.abc import Sequence
 from typing import Any
 
 from tinygrad_bp import Value, no_grad
 
+from ._util import atomic_write
 from .module import MLP
 from .train import History
 
@@ -39,10 +39,37 @@ def _figure_class() -> Any:
     return Figure
 
 
+# Endings matplotlib lists but cannot write by itself: its pgf backend runs a
+# LaTeX program (xelatex by default), which is not a Python package and is
+# seldom installed. Offering it would fail only after the training.
+NEEDS_LATEX = {"pgf"}
+
+
 def image_formats() -> dict[str, str]:
-    """The file endings matplotlib can write (e.g. 'png', 'svg', 'pdf') and their names."""
+    """The file endings matplotlib writes by itself (e.g. 'png', 'svg', 'pdf') and their names."""
     figure = _figure_class()()
-    return dict(figure.canvas.get_supported_filetypes())
+    supported = figure.canvas.get_supported_filetypes()
+    return {k: v for k, v in supported.items() if k not in NEEDS_LATEX}
+
+
+def check_image_format(path: str | os.PathLike[str]) -> str:
+    """The image format ``path``'s ending names, or a ValueError saying which endings work.
+
+    Needs matplotlib (MatplotlibMissingError otherwise). Cheap: a command
+    calls it before training.
+    """
+    target = os.fspath(path)
+    fmt = os.path.splitext(target)[1].lstrip(".").lower()
+    formats = image_formats()
+    if fmt not in formats:
+        endings = ", ".join("." + f for f in sorted(formats))
+        if fmt in NEEDS_LATEX:
+            raise ValueError(
+                f"cannot write the plot {target!r}: matplotlib writes .{fmt} by running a "
+                f"LaTeX program, which it does not include; use one of {endings}"
+            )
+        raise ValueError(f"cannot tell the image format of {target!r}; use one of {endings}")
+    return fmt
 
 
 def plot_training(
@@ -60,19 +87,13 @@ def plot_training(
     The left panel shades where the model's score is positive or negative
     over the data's bounding box (plus a margin) and draws the points by
     label (±1). The right panel is ``history``'s loss (and accuracy) per
-    update. The image format follows the file ending. The file is written
-    to a temporary name and renamed into place, so a failed plot leaves no
-    partial file.
+    update. The image format follows the file ending (see ``image_formats``).
+    The file is written to a temporary name and renamed into place, so a
+    failed plot leaves no partial file. Text is drawn by matplotlib itself,
+    never by LaTeX, whatever a matplotlibrc says.
     """
     Figure = _figure_class()
-    target = os.fspath(path)
-    fmt = os.path.splitext(target)[1].lstrip(".").lower()
-    formats = image_formats()
-    if fmt not in formats:
-        raise ValueError(
-            f"plot: cannot tell the image format of {target!r}; "
-            f"use one of the endings {', '.join('.' + f for f in sorted(formats))}"
-        )
+    fmt = check_image_format(path)
     xs = [p[0] for p in X]
     ys = [p[1] for p in X]
     x0, x1 = min(xs) - 0.5, max(xs) + 0.5
@@ -82,51 +103,45 @@ def plot_training(
     with no_grad():  # values only: no graph for thousands of grid points
         grid = [[_score(model, [a, b]) for a in gx] for b in gy]
 
-    fig = Figure(figsize=(11, 4.5), layout="constrained")
-    left, right = fig.subplots(1, 2)
-    left.contourf(gx, gy, grid, levels=[-1e300, 0.0, 1e300], colors=["#f4c7c3", "#c6dbef"])
-    left.contour(gx, gy, grid, levels=[0.0], colors="black", linewidths=1.0)
-    for label, colour, marker in ((-1, "#d62728", "o"), (1, "#1f77b4", "s")):
-        pts = [p for p, c in zip(X, y) if c == label]
-        left.scatter(
-            [p[0] for p in pts],
-            [p[1] for p in pts],
-            c=colour,
-            marker=marker,
-            s=22,
-            edgecolors="black",
-            linewidths=0.5,
-            label=f"y = {label:+d}",
-        )
-    left.set_xlim(x0, x1)
-    left.set_ylim(y0, y1)
-    left.set_title("decision boundary (score = 0)")
-    left.legend(loc="upper right", fontsize="small")
+    from matplotlib import rc_context
 
-    steps = range(len(history.losses))
-    right.plot(steps, history.losses, color="black", label="loss")
-    right.set_yscale("log")
-    right.set_xlabel("update")
-    right.set_ylabel("loss")
-    right.set_title("training")
-    twin = right.twinx()
-    twin.plot(steps, history.accuracies, color="#2ca02c", label="accuracy")
-    twin.set_ylim(0.0, 1.05)
-    twin.set_ylabel("accuracy", color="#2ca02c")
-    if title:
-        fig.suptitle(title)
+    with rc_context({"text.usetex": False}):
+        fig = Figure(figsize=(11, 4.5), layout="constrained")
+        left, right = fig.subplots(1, 2)
+        left.contourf(gx, gy, grid, levels=[-1e300, 0.0, 1e300], colors=["#f4c7c3", "#c6dbef"])
+        left.contour(gx, gy, grid, levels=[0.0], colors="black", linewidths=1.0)
+        for label, colour, marker in ((-1, "#d62728", "o"), (1, "#1f77b4", "s")):
+            pts = [p for p, c in zip(X, y) if c == label]
+            left.scatter(
+                [p[0] for p in pts],
+                [p[1] for p in pts],
+                c=colour,
+                marker=marker,
+                s=22,
+                edgecolors="black",
+                linewidths=0.5,
+                label=f"y = {label:+d}",
+            )
+        left.set_xlim(x0, x1)
+        left.set_ylim(y0, y1)
+        left.set_title("decision boundary (score = 0)")
+        left.legend(loc="upper right", fontsize="small")
 
-    directory, name = os.path.split(os.path.abspath(target))
-    tmp = os.path.join(directory, f".{name}.{secrets.token_hex(4)}.tmp")
-    try:
-        fig.savefig(tmp, format=fmt, dpi=110)
-        os.replace(tmp, target)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except FileNotFoundError:
-            pass
-        raise
+        steps = range(len(history.losses))
+        right.plot(steps, history.losses, color="black", label="loss")
+        right.set_yscale("log")
+        right.set_xlabel("update")
+        right.set_ylabel("loss")
+        right.set_title("training")
+        twin = right.twinx()
+        twin.plot(steps, history.accuracies, color="#2ca02c", label="accuracy")
+        twin.set_ylim(0.0, 1.05)
+        twin.set_ylabel("accuracy", color="#2ca02c")
+        if title:
+            fig.suptitle(title)
+
+        with atomic_write(path) as f:
+            fig.savefig(f, format=fmt, dpi=110)
 
 
 def _score(model: MLP, x: list[float]) -> float:

@@ -27,18 +27,22 @@ from __future__ import annotations
 import json
 import math
 import os
-import secrets
+import stat
 from typing import Any
 
+from ._util import PathLike, atomic_write, short_repr
 from .module import ACTIVATIONS, MLP
 
 FORMAT = "tinygrad-bp.mlp"
 VERSION = 1
 
-# A 2-16-16-1 network's file is about 10 kB; anything past this is not a model file.
-MAX_BYTES = 64 * 1024 * 1024
-
-PathLike = str | os.PathLike[str]
+# What a model file may hold. Loading costs about 3 µs a parameter (most of it
+# making the Values), so 150,000 parameters load in about half a second: enough
+# for a 784-128-10 network, far past anything this engine trains in reasonable
+# time (the moons demo's 2-16-16-1 has 337). A file of that many parameters is
+# about 4 MB; anything past MAX_BYTES is not a model file and is not parsed.
+MAX_PARAMETERS = 150_000
+MAX_BYTES = 16 * 1024 * 1024
 
 _KEYS = {"format", "version", "architecture", "weights", "biases"}
 _ARCH_KEYS = {"nin", "nouts", "activation", "output_activation", "shared_bias"}
@@ -93,61 +97,29 @@ def save(model: MLP, path: PathLike) -> None:
     The document goes to a temporary file in the same directory, is flushed
     and fsynced, then renamed over ``path`` (``os.replace``, atomic on POSIX
     and Windows). If anything fails or is interrupted on the way, the
-    temporary file is removed and a previous ``path`` is left untouched. A
-    model with a non-finite parameter (a diverged run) is refused before any
-    file is made.
+    temporary file is removed and a previous ``path`` is left untouched.
+    Saving through a symbolic link writes the file it points at (the link
+    stays), and a file saved over keeps its permissions. A model with a
+    non-finite parameter (a diverged run) is refused before any file is made.
     """
     if not isinstance(model, MLP):
         raise TypeError(f"save: expected an MLP, got {type(model).__name__}")
-    for p in model.parameters():
+    params = model.parameters()
+    if len(params) > MAX_PARAMETERS:
+        # A file that load() would refuse is better never written.
+        raise ValueError(
+            f"save: the model has {len(params):,} parameters; a model file holds at most "
+            f"{MAX_PARAMETERS:,} (so that loading one stays well under a second)"
+        )
+    for p in params:
         if not math.isfinite(p.data):
             raise ValueError(
                 f"save: parameter {p.label!r} is {p.data!r}; only finite numbers can be saved"
             )
     document = to_dict(model)
-    target = os.fspath(path)
-    directory, name = os.path.split(os.path.abspath(target))
-    tmp, fd = _create_temporary(directory, name)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            json.dump(document, f, indent=1, allow_nan=False)
-            f.write("\n")
-            f.flush()
-            os.fsync(f.fileno())  # the bytes are on disk before the name points at them
-        os.replace(tmp, target)
-    except BaseException:  # KeyboardInterrupt too: never leave the temporary behind
-        try:
-            os.unlink(tmp)
-        except FileNotFoundError:
-            pass
-        raise
-    _fsync_directory(directory)
-
-
-def _create_temporary(directory: str, name: str) -> tuple[str, int]:
-    """A new, exclusively created file beside the target: (path, descriptor)."""
-    while True:
-        tmp = os.path.join(directory, f".{name}.{secrets.token_hex(4)}.tmp")
-        try:
-            # 0o666 less the umask: the saved file gets the permissions a plain
-            # open() would have given it.
-            return tmp, os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
-        except FileExistsError:
-            continue
-
-
-def _fsync_directory(directory: str) -> None:
-    # Makes the rename itself durable on POSIX; not possible (nor needed) on Windows.
-    try:
-        fd = os.open(directory, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)
+    with atomic_write(path, encoding="utf-8") as f:
+        json.dump(document, f, indent=1, allow_nan=False)
+        f.write("\n")
 
 
 def load(path: PathLike) -> MLP:
@@ -189,6 +161,7 @@ def load_into(model: MLP, path: PathLike) -> None:
             raise _RefusedError(
                 f"the file holds {_describe(arch)}, but the model is {_describe(mine)}"
             )
+        _check_outline(arch, weights, biases)
         _set(model, weights, biases)
     except _RefusedError as e:
         raise ModelFileError(path, str(e)) from None
@@ -204,24 +177,35 @@ def _describe(arch: dict[str, Any]) -> str:
 
 
 def _check_outline(arch: dict[str, Any], weights: Any, biases: Any) -> None:
-    """The outline of weights and biases against the stated architecture.
+    """The outline of weights and biases against the stated architecture, and its size.
 
     This bounds the network ``load`` builds by the data actually in the file
-    (a stated layer of a billion neurons must come with a billion rows);
-    ``set_weights`` then checks every entry.
+    (a stated layer of a billion neurons must come with a billion rows) and
+    by MAX_PARAMETERS; ``set_weights`` then checks every entry.
     """
     nouts = arch["nouts"]
     sizes = [arch["nin"], *nouts]
     if not isinstance(weights, list) or len(weights) != len(nouts):
-        raise _RefusedError(f"weights: expected {len(nouts)} layers, got {_short(weights)}")
+        raise _RefusedError(f"weights: expected {len(nouts)} layers, got {short_repr(weights)}")
     if not isinstance(biases, list) or len(biases) != len(nouts):
-        raise _RefusedError(f"biases: expected {len(nouts)} entries, got {_short(biases)}")
+        raise _RefusedError(f"biases: expected {len(nouts)} entries, got {short_repr(biases)}")
     for k, layer in enumerate(weights):
         nout, nin = sizes[k + 1], sizes[k]
         if not isinstance(layer, list) or len(layer) != nout:
-            raise _RefusedError(f"weights[{k}]: expected {nout} neurons, got {_short(layer)}")
+            raise _RefusedError(f"weights[{k}]: expected {nout} neurons, got {short_repr(layer)}")
         if not isinstance(layer[0], list) or len(layer[0]) != nin:
-            raise _RefusedError(f"weights[{k}][0]: expected {nin} weights, got {_short(layer[0])}")
+            raise _RefusedError(
+                f"weights[{k}][0]: expected {nin} weights, got {short_repr(layer[0])}"
+            )
+    count = sum(
+        nin * nout + (1 if shared else nout)
+        for nin, nout, shared in zip(sizes, nouts, arch["shared_bias"])
+    )
+    if count > MAX_PARAMETERS:
+        raise _RefusedError(
+            f"the architecture declares {count:,} parameters; a model file may hold at most "
+            f"{MAX_PARAMETERS:,}"
+        )
 
 
 def _set(model: MLP, weights: Any, biases: Any) -> None:
@@ -233,8 +217,7 @@ def _set(model: MLP, weights: Any, biases: Any) -> None:
 
 def _read(path: PathLike) -> tuple[dict[str, Any], Any, Any]:
     """Parse and check a model file: (architecture, weights, biases)."""
-    with open(path, "rb") as f:
-        raw = f.read(MAX_BYTES + 1)
+    raw = _read_regular_file(path, MAX_BYTES + 1)
     if len(raw) > MAX_BYTES:
         raise _RefusedError(f"larger than {MAX_BYTES} bytes; not a model file")
     try:
@@ -257,11 +240,11 @@ def _read(path: PathLike) -> tuple[dict[str, Any], Any, Any]:
     if not isinstance(doc, dict):
         raise _RefusedError(f"expected a JSON object, got {type(doc).__name__}")
     if doc.get("format") != FORMAT:
-        raise _RefusedError(f"expected format {FORMAT!r}, got {_short(doc.get('format'))}")
+        raise _RefusedError(f"expected format {FORMAT!r}, got {short_repr(doc.get('format'))}")
     version = doc.get("version")
     if type(version) is not int or version != VERSION:
         raise _RefusedError(
-            f"expected version {VERSION}, got {_short(version)}"
+            f"expected version {VERSION}, got {short_repr(version)}"
             + (
                 " (written by a newer tinygrad-bp?)"
                 if type(version) is int and version > VERSION
@@ -271,26 +254,62 @@ def _read(path: PathLike) -> tuple[dict[str, Any], Any, Any]:
     _exact_keys(doc, _KEYS, "the document")
     arch = doc["architecture"]
     if not isinstance(arch, dict):
-        raise _RefusedError(f"architecture must be an object, got {_short(arch)}")
+        raise _RefusedError(f"architecture must be an object, got {short_repr(arch)}")
     _exact_keys(arch, _ARCH_KEYS, "architecture")
     _check_architecture(arch)
     return arch, doc["weights"], doc["biases"]
 
 
+def _read_regular_file(path: PathLike, limit: int) -> bytes:
+    """At most ``limit`` bytes of ``path``, which must be a regular file.
+
+    A FIFO would block the read until some other program writes to it, and a
+    device such as /dev/zero never ends: such a path is refused. It is opened
+    without blocking and then looked at (not looked at and then opened, which
+    another program could change in between).
+    """
+    fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0))
+    try:
+        mode = os.fstat(fd).st_mode
+        if not stat.S_ISREG(mode):
+            raise _RefusedError(f"{_file_kind(mode)}, not a regular file; a model file is a file")
+        with os.fdopen(fd, "rb") as f:
+            fd = -1  # the file object closes it
+            return f.read(limit)
+    finally:
+        if fd >= 0:
+            os.close(fd)
+
+
+def _file_kind(mode: int) -> str:
+    for test, name in (
+        (stat.S_ISDIR, "a directory"),
+        (stat.S_ISFIFO, "a named pipe (FIFO)"),
+        (stat.S_ISCHR, "a character device"),
+        (stat.S_ISBLK, "a block device"),
+        (stat.S_ISSOCK, "a socket"),
+    ):
+        if test(mode):
+            return name
+    return "a special file"
+
+
 def _check_architecture(arch: dict[str, Any]) -> None:
     nin, nouts, shared = arch["nin"], arch["nouts"], arch["shared_bias"]
     if type(nin) is not int or nin < 1:
-        raise _RefusedError(f"architecture.nin must be a positive whole number, got {_short(nin)}")
+        raise _RefusedError(
+            f"architecture.nin must be a positive whole number, got {short_repr(nin)}"
+        )
     if not isinstance(nouts, list) or not nouts or any(type(n) is not int or n < 1 for n in nouts):
         raise _RefusedError(
             f"architecture.nouts must be a non-empty list of positive whole numbers, "
-            f"got {_short(nouts)}"
+            f"got {short_repr(nouts)}"
         )
     for key in ("activation", "output_activation"):
         if not isinstance(arch[key], str) or arch[key] not in ACTIVATIONS:
             valid = ", ".join(repr(k) for k in ACTIVATIONS)
             raise _RefusedError(
-                f"architecture.{key} must be one of {valid}, got {_short(arch[key])}"
+                f"architecture.{key} must be one of {valid}, got {short_repr(arch[key])}"
             )
     if (
         not isinstance(shared, list)
@@ -299,7 +318,7 @@ def _check_architecture(arch: dict[str, Any]) -> None:
     ):
         raise _RefusedError(
             f"architecture.shared_bias must be a list of {len(nouts)} true/false "
-            f"flags (one per layer), got {_short(shared)}"
+            f"flags (one per layer), got {short_repr(shared)}"
         )
 
 
@@ -311,7 +330,7 @@ def _exact_keys(obj: dict[str, Any], keys: set[str], what: str) -> None:
         if missing:
             parts.append(f"missing {', '.join(missing)}")
         if extra:
-            parts.append(f"unexpected {', '.join(_short(k) for k in extra)}")
+            parts.append(f"unexpected {', '.join(short_repr(k) for k in extra)}")
         raise _RefusedError(f"{what}: {'; '.join(parts)}")
 
 
@@ -326,8 +345,3 @@ def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
             raise _RefusedError(f"the key {key!r} appears twice in one object")
         obj[key] = value
     return obj
-
-
-def _short(x: object) -> str:
-    text = repr(x)
-    return text if len(text) <= 40 else text[:37] + "..."

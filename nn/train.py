@@ -24,6 +24,7 @@ from typing import Any
 
 from tinygrad_bp import Value, no_grad
 
+from ._util import plural, stop_requests
 from .losses import hinge, l2
 from .module import MLP
 from .optim import SGD, Optimizer
@@ -91,6 +92,25 @@ class History:
         return next((k for k, a in enumerate(self.accuracies) if a == 1.0), None)
 
 
+class TrainingInterrupted(KeyboardInterrupt):
+    """Ctrl-C during training, honoured between two updates.
+
+    The model holds exactly ``updates`` of the ``steps`` updates asked for,
+    so it can be saved as it is. ``history`` has the loss and accuracy before
+    each update made (``fit`` only). A KeyboardInterrupt, so code that does
+    not know this class still sees Ctrl-C as Ctrl-C.
+
+    >>> str(TrainingInterrupted(37, 100))
+    'interrupted after 37 of 100 updates'
+    """
+
+    def __init__(self, updates: int, steps: int, history: History | None = None) -> None:
+        super().__init__(f"interrupted after {updates} of {plural(steps, 'update')}")
+        self.updates = updates
+        self.steps = steps
+        self.history = history
+
+
 LossFn = Callable[[MLP, Points, Sequence[int]], tuple[Value, float]]
 
 
@@ -115,10 +135,16 @@ def fit(
 
     The history holds steps + 1 entries: the last is the trained model's,
     from one more forward pass (without a graph).
+
+    Ctrl-C stops training between two updates (a second Ctrl-C stops it at
+    once) and raises TrainingInterrupted, which says how many updates the
+    model holds.
     """
     if isinstance(steps, bool) or not isinstance(steps, int) or steps < 0:
         raise ValueError(f"fit: steps must be a whole number >= 0, got {steps!r}")
-    if len(X) != len(y) or not X:
+    if len(X) == 0 and len(y) == 0:
+        raise ValueError("fit: the data is empty; expected at least one point and its label")
+    if len(X) != len(y):
         raise ValueError(f"fit: expected one label per point, got {len(X)} points, {len(y)} labels")
     if optimizer is None:
         schedule = schedule or linear_decay(max(steps, 1))
@@ -126,21 +152,26 @@ def fit(
     history = History()
     bar = _progress_bar(steps) if progress else None
     try:
-        for k in range(steps):
-            loss, acc = loss_fn(model, X, y)
-            history.losses.append(loss.data)
-            history.accuracies.append(acc)
-            optimizer.zero_grad()
-            loss.backward()
-            if schedule is not None:
-                optimizer.lr = schedule(k)
-            optimizer.step()
-            if bar is not None:
-                # A dict rather than keywords, which tqdm would sort (accuracy first).
-                bar.set_postfix(
-                    {"loss": f"{loss.data:.4f}", "accuracy": f"{acc:.0%}"}, refresh=False
-                )
-                bar.update(1)
+        with stop_requests() as stop:
+            for k in range(steps):
+                if stop.requested:
+                    raise TrainingInterrupted(k, steps, history)
+                loss, acc = loss_fn(model, X, y)
+                history.losses.append(loss.data)
+                history.accuracies.append(acc)
+                optimizer.zero_grad()
+                loss.backward()
+                if schedule is not None:
+                    optimizer.lr = schedule(k)
+                optimizer.step()
+                if bar is not None:
+                    # A dict rather than keywords, which tqdm would sort (accuracy first).
+                    bar.set_postfix(
+                        {"loss": f"{loss.data:.4f}", "accuracy": f"{acc:.0%}"}, refresh=False
+                    )
+                    bar.update(1)
+            if stop.requested:  # during the last update: all were made, but stop now
+                raise TrainingInterrupted(steps, steps, history)
     finally:
         if bar is not None:
             bar.close()

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import os
 import pickle
+import time
 from pathlib import Path
 from typing import Any
 
@@ -13,7 +14,7 @@ import pytest
 
 import nn.serialize
 from nn import MLP, ModelFileError, load, load_into, mazur, save
-from nn.serialize import FORMAT, MAX_BYTES, VERSION
+from nn.serialize import FORMAT, MAX_BYTES, MAX_PARAMETERS, VERSION
 
 
 def awkward_model() -> MLP:
@@ -209,6 +210,92 @@ def test_an_oversized_file_is_refused(tmp_path: Path, monkeypatch: pytest.Monkey
     refused(tmp_path, json.dumps(doc), "larger than 100 bytes")
 
 
+def test_a_huge_integer_is_refused_naming_the_parameter(tmp_path: Path) -> None:
+    doc = saved_document(tmp_path)
+    doc["weights"][1][0][2] = 10**400  # JSON has no limit on an integer's digits
+    refused(
+        tmp_path, json.dumps(doc), r"weights\[1\]\[0\]\[2\]: .*401 digits, too large for a float"
+    )
+
+
+@pytest.mark.parametrize(
+    "big", [10**400, -(2**1024), -(10**5000)], ids=["1e400", "-2**1024", "-1e5000"]
+)
+def test_from_weights_and_set_weights_refuse_an_int_too_large_for_a_float(big: int) -> None:
+    with pytest.raises(ValueError, match=r"weights\[1\]\[1\]\[0\]: .*too large for a float"):
+        MLP.from_weights([[[0.1, 0.2], [0.3, 0.4]], [[0.5, 0.6], [big, 0.8]]], [0.0, 0.0])
+    model = mazur.network()
+    before = state(model)
+    with pytest.raises(ValueError, match=r"biases\[1\]: .*too large for a float"):
+        model.set_weights(before[0], [0.35, big])
+    assert state(model) == before
+
+
+def test_a_file_declaring_too_many_parameters_is_refused_quickly(tmp_path: Path) -> None:
+    # 2000 inputs into 1000 neurons: two million parameters, every one of them
+    # present (4 MB of zeros). Building that network would take many seconds
+    # and gigabytes; the file is refused after parsing, in well under a second.
+    nin, nouts = 2000, [1000, 1]
+    row = "[" + ",".join(["0"] * nin) + "]"
+    text = json.dumps(
+        {
+            "format": FORMAT,
+            "version": VERSION,
+            "architecture": {
+                "nin": nin,
+                "nouts": nouts,
+                "activation": "relu",
+                "output_activation": "linear",
+                "shared_bias": [True, True],
+            },
+            "weights": "@W@",
+            "biases": [0, 0],
+        }
+    ).replace('"@W@"', "[[" + ",".join([row] * 1000) + "], [[" + ",".join(["0"] * 1000) + "]]]")
+    path = tmp_path / "huge.json"
+    path.write_text(text, encoding="utf-8")
+    start = time.perf_counter()
+    with pytest.raises(
+        ModelFileError,
+        match=r"declares 2,001,002 parameters; a model file may hold at most 150,000",
+    ):
+        load(path)
+    assert time.perf_counter() - start < 5  # minutes before the cap
+
+
+def test_the_largest_model_file_allowed_loads(tmp_path: Path) -> None:
+    model = MLP(2, [380, 380, 1], seed=0)  # 146,301 parameters, just under the cap
+    assert len(model.parameters()) <= MAX_PARAMETERS
+    save(model, tmp_path / "big.json")
+    assert (tmp_path / "big.json").stat().st_size < MAX_BYTES
+    assert load(tmp_path / "big.json").get_weights() == model.get_weights()
+
+
+def test_a_model_over_the_cap_is_not_saved(tmp_path: Path) -> None:
+    with pytest.raises(ValueError, match="a model file holds at most 150,000"):
+        save(MLP(400, [400, 1]), tmp_path / "m.json")
+    assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="no named pipes")
+def test_a_fifo_is_refused_without_waiting_for_a_writer(tmp_path: Path) -> None:
+    fifo = tmp_path / "model.json"
+    os.mkfifo(fifo)
+    model = MLP(2, [3, 1])
+    before = state(model)
+    with pytest.raises(ModelFileError, match=r"a named pipe \(FIFO\), not a regular file"):
+        load_into(model, fifo)
+    assert state(model) == before
+
+
+def test_a_directory_or_device_is_refused(tmp_path: Path) -> None:
+    with pytest.raises((ModelFileError, PermissionError), match="directory|Permission"):
+        load(tmp_path)
+    if os.path.exists("/dev/zero"):  # endless: reading it would never stop
+        with pytest.raises(ModelFileError, match="a character device, not a regular file"):
+            load("/dev/zero")
+
+
 def test_a_missing_file_is_an_os_error(tmp_path: Path) -> None:
     with pytest.raises(FileNotFoundError):
         load(tmp_path / "nothing.json")
@@ -252,7 +339,7 @@ def interrupted_save(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, target: st
     assert load(path).get_weights() == MLP(2, [3, 1], seed=0).get_weights()
 
 
-@pytest.mark.parametrize("target", ["json.dump", "os.fsync", "os.replace"])
+@pytest.mark.parametrize("target", ["json.dump", "os.fsync", "os.replace", "os.fdopen"])
 def test_an_interrupted_save_leaves_the_previous_file(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, target: str
 ) -> None:
@@ -277,3 +364,60 @@ def test_saving_over_a_file_replaces_it(tmp_path: Path) -> None:
     save(MLP(2, [3, 1], seed=1), path)
     assert load(path).get_weights() == MLP(2, [3, 1], seed=1).get_weights()
     assert [p.name for p in tmp_path.iterdir()] == ["m.json"]
+
+
+def test_an_interrupt_just_after_the_temporary_is_made_leaves_nothing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Ctrl-C can land after os.open made the file but before its name is known
+    # to the code that would clean it up.
+    real_open = os.open
+
+    def open_then_interrupt(path: Any, flags: int, mode: int = 0o777) -> int:
+        fd = real_open(path, flags, mode)
+        if flags & os.O_CREAT:
+            os.close(fd)
+            raise KeyboardInterrupt
+        return fd
+
+    monkeypatch.setattr(nn.serialize.os, "open", open_then_interrupt)
+    with pytest.raises(KeyboardInterrupt):
+        save(MLP(2, [1]), tmp_path / "m.json")
+    monkeypatch.undo()
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_saving_through_a_symlink_writes_its_target(tmp_path: Path) -> None:
+    if not hasattr(os, "symlink"):
+        pytest.skip("no symbolic links")
+    (tmp_path / "models").mkdir()
+    real = tmp_path / "models" / "real.json"
+    link = tmp_path / "latest.json"
+    save(MLP(2, [3, 1], seed=0), real)
+    link.symlink_to(real)
+    save(MLP(2, [3, 1], seed=1), link)
+    assert link.is_symlink() and os.readlink(link) == str(real)
+    assert load(real).get_weights() == MLP(2, [3, 1], seed=1).get_weights()
+    assert sorted(p.name for p in tmp_path.rglob("*")) == ["latest.json", "models", "real.json"]
+
+
+def test_a_dangling_symlink_is_saved_through(tmp_path: Path) -> None:
+    if not hasattr(os, "symlink"):
+        pytest.skip("no symbolic links")
+    link = tmp_path / "latest.json"
+    link.symlink_to(tmp_path / "new.json")
+    save(MLP(2, [1], seed=2), link)
+    assert link.is_symlink()
+    assert load(tmp_path / "new.json").get_weights() == MLP(2, [1], seed=2).get_weights()
+
+
+def test_saving_over_a_file_keeps_its_permissions(tmp_path: Path) -> None:
+    if os.name != "posix":
+        pytest.skip("POSIX permissions")
+    path = tmp_path / "m.json"
+    save(MLP(2, [1], seed=0), path)
+    for mode in (0o600, 0o640, 0o444):
+        path.chmod(mode)
+        save(MLP(2, [1], seed=1), path)
+        assert path.stat().st_mode & 0o777 == mode
+    assert load(path).get_weights() == MLP(2, [1], seed=1).get_weights()

@@ -161,3 +161,56 @@ def test_python_dash_m_runs_the_command() -> None:
         [sys.executable, "-m", "tinygrad_bp", "mazur"], capture_output=True, text=True, check=True
     )
     assert "0.082167041" in done.stdout
+
+
+def erratum_printed(capsys: pytest.CaptureFixture[str], *argv: str) -> str:
+    assert cli.main(["mazur", *argv]) == 0
+    out = capsys.readouterr().out
+    paragraph = out.split("About the article's closing figures: ")[1].split("\n\n")[0]
+    return " ".join(paragraph.split())
+
+
+def test_the_erratum_says_which_exact_figures_the_run_shows(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    common = "the corrected script give 0.291027774 and 0.000035102"
+    assert erratum_printed(capsys).endswith(
+        common + ", the first as above (--steps 10000 shows the second)."
+    )
+    assert erratum_printed(capsys, "--steps", "3").endswith(common + ", the first as above.")
+    assert erratum_printed(capsys, "--steps", "10000").endswith(common + ", as above.")
+    with_biases = erratum_printed(capsys, "--train-biases")
+    assert with_biases.endswith(
+        common + " with the biases fixed, as the article keeps them (above, they were trained too)."
+    )
+    assert "0.291027924" in with_biases and "0.000035085" in with_biases
+
+
+def test_the_closing_figures_are_the_ones_the_erratum_quotes() -> None:
+    assert round(mazur.train(mazur.network(), 1).E_total.data, 9) == mazur.EXACT_CLOSING[1]
+    text = mazur.erratum()
+    for figure in (*mazur.ARTICLE_CLOSING.values(), *mazur.EXACT_CLOSING.values()):
+        assert f"{figure:.9f}" in text
+
+
+def test_the_report_is_what_the_command_prints(capsys: pytest.CaptureFixture[str]) -> None:
+    assert cli.main(["mazur", "--steps", "2", "--explain", "w5"]) == 0
+    printed = capsys.readouterr().out
+    assert printed == "".join(line + "\n" for line in mazur.report(2, explain="w5"))
+    chain_rule = printed.split("The chain rule, as the article works it")[1]
+    assert chain_rule.startswith(" (numbers from the first backward pass):\n\n∂E_total/∂w5 = ")
+    assert printed.endswith("= 0.082167041\n")  # the derivation ends at w5's gradient
+
+
+def test_the_updates_are_nn_sgd() -> None:
+    # mazur.train is SGD over the article's eight weights, the same floats as by hand.
+    model, by_hand = mazur.network(), mazur.network()
+    mazur.train(model, 3)
+    weights = mazur.trained_parameters(by_hand)
+    for _ in range(3):
+        step = mazur.forward(by_hand)
+        by_hand.zero_grad()
+        step.E_total.backward()
+        for w in weights:
+            w.data -= mazur.LEARNING_RATE * w.grad
+    assert model.get_weights() == by_hand.get_weights()

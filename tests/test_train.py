@@ -4,15 +4,17 @@ from __future__ import annotations
 
 import os
 import re
+import signal
 import struct
 import subprocess
 import sys
+from collections.abc import Sequence
 from pathlib import Path
 
 import pytest
 
-from nn import MLP, Adam, accuracy, fit, hinge, l2, make_moons, make_xor, svm_loss
-from nn.train import History, linear_decay
+from nn import MLP, SGD, Adam, accuracy, fit, hinge, l2, make_moons, make_xor, svm_loss
+from nn.train import History, LossFn, Points, TrainingInterrupted, linear_decay
 from tinygrad_bp import Value, cli, no_grad
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -320,3 +322,57 @@ def test_a_failed_save_still_ends_with_the_result(
     out, err = capsys.readouterr()
     assert "cannot save" in err and "No space left on device" in err
     final_line(out)
+
+
+def test_fit_says_when_the_data_is_empty() -> None:
+    with pytest.raises(ValueError, match=r"^fit: the data is empty; expected at least one point"):
+        fit(MLP(2, [1]), [], [], steps=1)
+    with pytest.raises(ValueError, match="expected one label per point, got 0 points, 2 labels"):
+        fit(MLP(2, [1]), [], [1, -1], steps=1)
+
+
+def ctrl_c_on_call(calls: int, times: int = 1) -> LossFn:
+    """svm_loss, with Ctrl-C pressed ``times`` while the ``calls``-th loss is computed."""
+    seen = [0]
+
+    def loss_fn(model: MLP, X: Points, y: Sequence[int]) -> tuple[Value, float]:
+        seen[0] += 1
+        if seen[0] == calls:
+            for _ in range(times):
+                signal.raise_signal(signal.SIGINT)
+        return svm_loss(model, X, y)
+
+    return loss_fn
+
+
+@pytest.mark.skipif(not hasattr(signal, "raise_signal"), reason="Python without raise_signal")
+def test_ctrl_c_stops_fit_between_updates_with_the_updates_made() -> None:
+    X, y = make_xor(20, seed=1, signed=True)
+    model = MLP(2, [4, 1], seed=1)
+    with pytest.raises(TrainingInterrupted) as info:
+        fit(
+            model,
+            X,
+            y,
+            steps=10,
+            optimizer=SGD(model.parameters(), lr=0.1),
+            loss_fn=ctrl_c_on_call(3),
+        )
+    stop = info.value
+    assert (stop.updates, stop.steps, str(stop)) == (3, 10, "interrupted after 3 of 10 updates")
+    assert isinstance(stop, KeyboardInterrupt)  # code that knows only Ctrl-C still sees it
+    assert stop.history is not None and len(stop.history.losses) == 3
+    # The model is exactly three whole updates on: as if asked for three.
+    same = MLP(2, [4, 1], seed=1)
+    fit(same, X, y, steps=3, optimizer=SGD(same.parameters(), lr=0.1))
+    assert model.get_weights() == same.get_weights()
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler  # restored
+
+
+@pytest.mark.skipif(not hasattr(signal, "raise_signal"), reason="Python without raise_signal")
+def test_a_second_ctrl_c_interrupts_at_once() -> None:
+    X, y = make_xor(20, seed=1, signed=True)
+    with pytest.raises(KeyboardInterrupt) as info:
+        fit(MLP(2, [4, 1]), X, y, steps=10, loss_fn=ctrl_c_on_call(2, times=2))
+    assert type(info.value) is KeyboardInterrupt
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler

@@ -14,17 +14,62 @@ imports it.
 from __future__ import annotations
 
 import argparse
+import importlib
+import importlib.util
 import os
+import signal
 import sys
-import textwrap
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
+from types import FrameType
+from typing import Any, TextIO, cast
 
+from . import __version__
 from .draw import DIRECTIONS, draw
-from .engine import Value
-from .explain import Explainer, plain
+from .explain import plain
 from .graph import topological_order
 from .render import FORMATS, render
+
+# Exit statuses, as a shell reports a program ended by that signal (128 + its number).
+INTERRUPTED = 130  # Ctrl-C (SIGINT)
+BROKEN_PIPE = 141  # the reader went away (SIGPIPE): e.g. | head -1
+
+
+class _RefusedError(Exception):
+    """Something that stops the command before it starts; the message is the whole story."""
+
+
+def _printable(text: str) -> str:
+    """``text`` whole (a path is never cut short), with escapes and newlines shown escaped."""
+    return plain(text, limit=sys.maxsize)
+
+
+# -- the nn package --------------------------------------------------------------------
+def _nn_module(name: str) -> Any:
+    """``nn.<name>``, after making sure that ``nn`` is this project's own.
+
+    ``nn`` is a top-level package beside ``tinygrad_bp`` (by design), so a
+    student's ``nn.py`` or ``nn/`` in the current folder, which Python
+    searches first, hides it. Say so, and where, instead of an ImportError
+    about a name the other ``nn`` lacks. The other file is located, never run.
+    """
+    ours = Path(__file__).resolve().parent.parent / "nn"
+    spec = importlib.util.find_spec("nn")
+    if spec is None:
+        raise _RefusedError(
+            f"the nn package that comes with tinygrad-bp is missing (expected {ours})"
+        )
+    found = spec.origin if spec.has_location and spec.origin else None
+    if found is None or Path(found).resolve().parent != ours.resolve():
+        where = found or ", ".join(spec.submodule_search_locations or []) or "built in"
+        raise _RefusedError(
+            f"another module named nn ({_printable(where)}) hides the nn package that comes "
+            f"with tinygrad-bp ({_printable(str(ours))}): its folder comes first on Python's "
+            "search path (python -m puts the current folder there); rename it or run from "
+            "another folder"
+        )
+    return importlib.import_module(f"nn.{name}")
 
 
 def _int_at_least(minimum: int | None) -> Callable[[str], int]:
@@ -47,15 +92,9 @@ _whole_number = _int_at_least(0)
 _seed = _int_at_least(None)
 
 
-def _f(x: float) -> str:
-    """The article's figures are written to 9 decimals."""
-    return f"{x:.9f}"
-
-
 def _mazur_labels() -> list[str]:
     """The labels of the article's network and error, in the article's order."""
-    from nn import mazur
-
+    mazur = _nn_module("mazur")
     step = mazur.forward(mazur.network())
     return [n.label for n in topological_order(step.E_total) if n.label]
 
@@ -67,98 +106,18 @@ def _explain_target(text: str) -> str:
         return text
     ordered = sorted(labels, key=lambda s: (s[0] != "w", s[0] != "b", len(s), s))
     raise argparse.ArgumentTypeError(
-        f"unknown label {plain(text)!r}; expected all or one of: {', '.join(ordered)}"
+        f"unknown label {text!r}; expected all or one of: {', '.join(ordered)}"
     )
-
-
-def _explanations(root: Value, weights: Sequence[Value], target: str) -> list[str]:
-    """The derivations --explain asked for, made while the gradients are this pass's."""
-    explainer = Explainer(root)
-    if target == "all":
-        return [explainer.derivation(w).text() for w in weights]
-    return [explainer.derivation(target).text()]
 
 
 def _run_mazur(args: argparse.Namespace) -> int:
-    from nn import mazur
-
-    model = mazur.network()
-    params = mazur.trained_parameters(model, args.train_biases)
-    hidden = model.layers[0]
-    say = print
-
-    say("A Step by Step Backpropagation Example (Matt Mazur), reproduced with tinygrad_bp.")
-    say("Every gradient below comes from one generic E_total.backward().")
-    say("")
-    (i1, i2), (t1, t2) = mazur.INPUTS, mazur.TARGETS
-    say(
-        f"Setup: i1 = {i1}, i2 = {i2}; targets {t1} (o1), {t2} (o2); "
-        f"learning rate {mazur.LEARNING_RATE}"
-    )
-    for layer in model.layers:
-        ws = "  ".join(f"{w.label} = {w.data}" for n in layer.neurons for w in n.w)
-        say(f"  {ws}  {layer.neurons[0].b.label} = {layer.neurons[0].b.data}")
-
-    step = mazur.forward(model)
-    say("")
-    say("The forward pass")
-    sources = [[x.label for x in step.inputs], [f"out_{n.name}" for n in hidden.neurons]]
-    nodes = {n.label: n for n in topological_order(step.E_total)}
-    for layer, names in zip(model.layers, sources):
-        for neuron in layer.neurons:
-            terms = " + ".join(f"{w.label}·{x}" for w, x in zip(neuron.w, names))
-            net = nodes[f"net_{neuron.name}"].data
-            out = nodes[f"out_{neuron.name}"].data
-            say(
-                f"  net_{neuron.name} = {terms} + {neuron.b.label} = {_f(net)}"
-                f"    out_{neuron.name} = sigmoid(net_{neuron.name}) = {_f(out)}"
-            )
-    for k, (e, t) in enumerate(zip(step.errors, mazur.TARGETS)):
-        say(f"  {e.label} = ½({t} − out_o{k + 1})² = {_f(e.data)}")
-    say(f"  E_total = E_o1 + E_o2 = {_f(step.E_total.data)}")
-
-    model.zero_grad()
-    step.E_total.backward()
-    weights = mazur.trained_parameters(model)  # w1..w8
-    explained = _explanations(step.E_total, weights, args.explain) if args.explain else []
-    lr = mazur.LEARNING_RATE
-    say("")
-    say(
-        f"The backward pass: E_total.backward(), then every update at once, "
-        f"w⁺ = w − {lr}·∂E_total/∂w"
-    )
-    for p in params:
-        say(
-            f"  ∂E_total/∂{p.label:<3} = {p.grad:>12.9f}    {p.label}⁺ = {_f(p.data - lr * p.grad)}"
-        )
-    if not args.train_biases:
-        say("  (b1 and b2 stay fixed, as in the article; --train-biases trains them too)")
-    for p in params:
-        p.data -= lr * p.grad
-
-    after = mazur.forward(model)
-    say("")
-    say(
-        f"After the first update: E_total = {_f(after.E_total.data)} "
-        f"(was {_f(step.E_total.data)}), out_o1 = {_f(after.outputs[0].data)}, "
-        f"out_o2 = {_f(after.outputs[1].data)}"
-    )
-
-    if args.steps > 1:
-        final = mazur.train(model, args.steps - 1, lr, args.train_biases)
-        error = final.E_total.data
-        say(
-            f"After {args.steps} updates: E_total = {_f(error)} ({error:.4e}), "
-            f"out_o1 = {_f(final.outputs[0].data)}, out_o2 = {_f(final.outputs[1].data)}"
-        )
-    say("")
-    say(textwrap.fill("About the article's closing figures: " + mazur.ERRATUM, width=88))
-    if explained:
-        say("")
-        say("The chain rule, as the article works it (numbers from the first backward pass):")
-        for text in explained:
-            say("")
-            say(text)
+    mazur, train = _nn_module("mazur"), _nn_module("train")
+    try:
+        for line in mazur.report(args.steps, args.train_biases, args.explain):
+            print(line)
+    except train.TrainingInterrupted as stop:
+        print(f"tinygrad-bp mazur: {stop}", file=sys.stderr)
+        return INTERRUPTED
     return 0
 
 
@@ -168,7 +127,7 @@ def _output_path(text: str) -> Path:
     if path.suffix.lower() not in FORMATS:
         shown = f"extension {path.suffix!r}" if path.suffix else "no extension"
         raise argparse.ArgumentTypeError(
-            f"cannot tell the format of {plain(text)!r} ({shown}); use one of {', '.join(FORMATS)}"
+            f"cannot tell the format of {text!r} ({shown}); use one of {', '.join(FORMATS)}"
         )
     return path
 
@@ -176,13 +135,13 @@ def _output_path(text: str) -> Path:
 def _highlight_target(text: str) -> str:
     if text not in _mazur_labels():
         raise argparse.ArgumentTypeError(
-            f"unknown label {plain(text)!r}; expected one of: {', '.join(_mazur_labels())}"
+            f"unknown label {text!r}; expected one of: {', '.join(_mazur_labels())}"
         )
     return text
 
 
 def _run_draw(args: argparse.Namespace) -> int:
-    from nn import mazur
+    mazur = _nn_module("mazur")
 
     model, step = mazur.backpropagated()
     nodes = {n.label: n for n in topological_order(step.E_total) if n.label}
@@ -198,10 +157,13 @@ def _run_draw(args: argparse.Namespace) -> int:
     try:
         render(graph, args.output)
     except OSError as error:
-        print(f"tinygrad-bp draw: cannot write {plain(str(args.output))}: {error}", file=sys.stderr)
+        print(
+            f"tinygrad-bp draw: cannot write {_printable(str(args.output))}: {error}",
+            file=sys.stderr,
+        )
         return 1
     print(
-        f"Wrote {plain(str(args.output))}: the article's network after one backward pass "
+        f"Wrote {_printable(str(args.output))}: the article's network after one backward pass "
         f"({len(set(graph.node_ids.values()))} nodes)"
     )
     return 0
@@ -212,39 +174,57 @@ def _fail(message: str) -> int:
     return 1
 
 
-def _check_directory(path: str, what: str) -> str | None:
-    """A message if ``path`` cannot be written because its directory is missing."""
-    directory = os.path.dirname(os.path.abspath(path))
-    if not os.path.isdir(directory):
-        return f"cannot write the {what} {path!r}: the directory {directory!r} does not exist"
-    if os.path.isdir(path):
-        return f"cannot write the {what} {path!r}: it is a directory"
+def _check_plot_target(path: str) -> str | None:
+    """A message if --plot cannot be written (no matplotlib, an ending it cannot write)."""
+    plot = _nn_module("plot")
+    try:
+        plot.require_matplotlib()
+        plot.check_image_format(path)
+    except (plot.MatplotlibMissingError, ValueError) as e:
+        return str(e)
     return None
+
+
+def _check_writable(path: str, what: str) -> str | None:
+    """A message if ``path`` cannot be written: tried now, not after training."""
+    check_writable = _nn_module("_util").check_writable
+    try:
+        check_writable(path)
+    except OSError as e:
+        return f"cannot write the {what} {path!r}: {e.strerror or e}"
+    return None
+
+
+def _save(model: Any, path: str) -> bool:
+    """Save ``model`` to ``path``, saying so or saying why not: whether it worked."""
+    serialize = _nn_module("serialize")
+    try:
+        serialize.save(model, path)
+    except OSError as e:
+        _fail(f"cannot save {path!r}: {e.strerror or e}")
+        return False
+    except ValueError as e:
+        _fail(f"cannot save {path!r}: {e}")
+        return False
+    print(f"saved the model to {path!r}")
+    return True
 
 
 def _run_train(args: argparse.Namespace) -> int:
     import time
 
-    from nn import MLP, data, serialize, train
+    data, serialize, train = (_nn_module(name) for name in ("data", "serialize", "train"))
+    MLP = _nn_module("module").MLP
+    plural = _nn_module("_util").plural
 
     # Everything that can be checked is checked before training, so a typo
     # in a path or a missing extra does not cost a training run.
-    if args.plot is not None:
-        from nn import plot
-
-        try:
-            plot.require_matplotlib()
-        except plot.MatplotlibMissingError as e:
-            return _fail(str(e))
-        fmt = os.path.splitext(args.plot)[1].lstrip(".").lower()
-        formats = plot.image_formats()
-        if fmt not in formats:
-            endings = ", ".join("." + f for f in sorted(formats))
-            return _fail(f"cannot tell the image format of {args.plot!r}; use one of {endings}")
-    for path, what in ((args.plot, "plot"), (args.save, "model file")):
-        problem = path is not None and _check_directory(path, what)
-        if problem:
-            return _fail(problem)
+    problem = args.plot is not None and (
+        _check_plot_target(args.plot) or _check_writable(args.plot, "plot")
+    )
+    problem = problem or (args.save is not None and _check_writable(args.save, "model file"))
+    if problem:
+        return _fail(problem)
 
     X, y = data.DATASETS[args.dataset](100, seed=args.seed, signed=True)
     model = MLP(2, [16, 16, 1], seed=args.seed)
@@ -258,40 +238,44 @@ def _run_train(args: argparse.Namespace) -> int:
         print(f"loaded the parameters from {args.load!r}")
 
     print(
-        f"{model} on {args.dataset} ({len(X)} points, seed {args.seed}): {args.steps} steps of "
-        "full-batch SGD, hinge loss + 1e-4·Σp², learning rate 1.0 down to 0.1"
+        f"{model} on {args.dataset} ({len(X)} points, seed {args.seed}): "
+        f"{plural(args.steps, 'step')} of full-batch SGD, hinge loss + 1e-4·Σp², "
+        "learning rate 1.0 down to 0.1"
     )
     start = time.perf_counter()
-    history = train.fit(model, X, y, steps=args.steps, progress=True)
+    try:
+        history = train.fit(model, X, y, steps=args.steps, progress=True)
+    except train.TrainingInterrupted as stop:
+        # The model holds exactly stop.updates updates: keep them if asked. With
+        # none made there is nothing to keep, and a previous file is worth more.
+        print(f"tinygrad-bp train: {stop}", file=sys.stderr)
+        if args.save is not None and stop.updates > 0:
+            _save(model, args.save)
+        return INTERRUPTED
+    except (ValueError, ArithmeticError) as e:
+        # A run that diverged (say, from loaded parameters near 1e300): the
+        # optimizer refuses a non-finite gradient and changes nothing.
+        return _fail(f"training stopped: {e}")
     seconds = time.perf_counter() - start
     perfect = history.first_perfect()
     if perfect is not None:
-        print(f"100% training accuracy first reached after {perfect} updates")
+        print(f"100% training accuracy first reached after {plural(perfect, 'update')}")
 
     # A failed save or plot is reported, but the run's result is still the last line.
-    failed = False
-    if args.save is not None:
-        try:
-            serialize.save(model, args.save)
-            print(f"saved the model to {args.save!r}")
-        except OSError as e:
-            failed = bool(_fail(f"cannot save {args.save!r}: {e.strerror or e}"))
-        except ValueError as e:
-            failed = bool(_fail(f"cannot save {args.save!r}: {e}"))
+    failed = args.save is not None and not _save(model, args.save)
     if args.plot is not None:
-        from nn import plot
-
+        plot = _nn_module("plot")
         try:
-            title = f"{args.dataset}, {args.steps} steps"
+            title = f"{args.dataset}, {plural(args.steps, 'step')}"
             plot.plot_training(model, X, y, history, args.plot, title=title)
             print(f"wrote the plot to {args.plot!r}")
-        except (OSError, ValueError) as e:
+        except (OSError, ValueError, RuntimeError) as e:
             failed = bool(_fail(f"cannot write the plot {args.plot!r}: {e}"))
 
     loss, acc = history.losses[-1], history.accuracies[-1]
     print(
         f"final loss {loss:.6f} accuracy {acc:.0%} ({round(acc * len(y))}/{len(y)}) "
-        f"after {args.steps} steps in {seconds:.1f} s"
+        f"after {plural(args.steps, 'step')} in {seconds:.1f} s"
     )
     return 1 if failed else 0
 
@@ -305,15 +289,15 @@ def _html_path(text: str) -> Path:
     if path.suffix.lower() not in HTML_SUFFIXES:
         shown = f"extension {path.suffix!r}" if path.suffix else "no extension"
         raise argparse.ArgumentTypeError(
-            f"{plain(text)!r} has {shown}; the page is HTML: use a name ending in .html or .htm"
+            f"{text!r} has {shown}; the page is HTML: use a name ending in .html or .htm"
         )
     return path
 
 
 def _run_viz(args: argparse.Namespace) -> int:
-    from nn import mazur
-
     from .stepper import Stepper
+
+    mazur = _nn_module("mazur")
 
     model, step = mazur.backpropagated()
     page = Stepper(
@@ -327,11 +311,14 @@ def _run_viz(args: argparse.Namespace) -> int:
     try:
         page.save(args.output)
     except OSError as error:
-        print(f"tinygrad-bp viz: cannot write {plain(str(args.output))}: {error}", file=sys.stderr)
+        print(
+            f"tinygrad-bp viz: cannot write {_printable(str(args.output))}: {error}",
+            file=sys.stderr,
+        )
         return 1
     kinds = [s.kind for s in page.steps]
     print(
-        f"Wrote {plain(str(args.output))}: the article's network in {kinds.count('forward')} "
+        f"Wrote {_printable(str(args.output))}: the article's network in {kinds.count('forward')} "
         f"forward and {kinds.count('backward')} backward steps; open it in a browser "
         "(Right/Left step, Space plays)"
     )
@@ -358,6 +345,7 @@ def build_parser() -> argparse.ArgumentParser:
         prog="tinygrad-bp",
         description="Scalar reverse-mode autograd for learning backpropagation.",
     )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     m = sub.add_parser(
@@ -466,10 +454,103 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def main(argv: Sequence[str] | None = None) -> int:
+class _OutputError(Exception):
+    """Standard output could not be written (a closed pipe, a full disk)."""
+
+    def __init__(self, error: OSError) -> None:
+        super().__init__(error.strerror or str(error))
+        self.error = error
+
+
+class _GuardedOutput:
+    """Standard output, with a failed write told apart from a command's own file errors."""
+
+    def __init__(self, stream: TextIO) -> None:
+        self._stream = stream
+
+    def write(self, text: str) -> int:
+        try:
+            return self._stream.write(text)
+        except OSError as e:
+            raise _OutputError(e) from e
+
+    def flush(self) -> None:
+        try:
+            self._stream.flush()
+        except OSError as e:
+            raise _OutputError(e) from e
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._stream, name)
+
+
+@contextmanager
+def _process_setup() -> Iterator[None]:
+    """Standard output guarded, and SIGTERM or SIGHUP ending the command by exception.
+
+    The default action for those signals kills the process on the spot; as
+    an exception (SystemExit) they let every ``finally`` run, so a save in
+    progress removes its temporary file. Undone on the way out, for a caller
+    (a test) that calls ``main`` in its own process.
+    """
+    stdout = sys.stdout
     # Never crash on a console that cannot print ∂ or ½: escape what it cannot show.
-    reconfigure = getattr(sys.stdout, "reconfigure", None)
+    reconfigure = getattr(stdout, "reconfigure", None)
     if reconfigure is not None:
         reconfigure(errors="backslashreplace")
-    args = build_parser().parse_args(argv)
-    return int(args.run(args))
+    sys.stdout = cast(TextIO, _GuardedOutput(stdout))
+    previous: dict[int, Any] = {}
+    for name in ("SIGTERM", "SIGHUP"):  # Windows has no SIGHUP
+        signum = getattr(signal, name, None)
+        if signum is None:
+            continue
+        try:
+            previous[signum] = signal.signal(signum, _exit_on_signal)
+        except ValueError:  # not the main thread: signals are not ours to take
+            break
+    try:
+        yield
+    finally:
+        sys.stdout = stdout
+        for signum, handler in previous.items():
+            # None: a handler set outside Python, which cannot be put back; the default then.
+            signal.signal(signum, signal.SIG_DFL if handler is None else handler)
+
+
+def _exit_on_signal(signum: int, frame: FrameType | None) -> None:
+    raise SystemExit(128 + signum)
+
+
+def _quiet_stdout() -> None:
+    """Point standard output at the null device, so that Python's own flush at exit
+    does not fail again on the text still buffered for a pipe that is gone."""
+    try:
+        fd = sys.stdout.fileno()
+    except (AttributeError, OSError, ValueError):
+        return  # not a real file (a test's capture): nothing will be flushed at exit
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, fd)
+    os.close(devnull)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command; the exit status: 0, 1 (an error, said in one line), 2 (usage),
+    130 (Ctrl-C), 141 (a closed pipe: quietly, as a Unix tool ended by SIGPIPE)."""
+    with _process_setup():
+        try:
+            args = build_parser().parse_args(argv)
+            status = int(args.run(args))
+            sys.stdout.flush()
+            return status
+        except _RefusedError as e:
+            print(f"tinygrad-bp: error: {e}", file=sys.stderr)
+            return 1
+        except KeyboardInterrupt:
+            print("tinygrad-bp: interrupted", file=sys.stderr)
+            return INTERRUPTED
+        except _OutputError as e:
+            _quiet_stdout()
+            if isinstance(e.error, BrokenPipeError):
+                return BROKEN_PIPE  # the reader has all it wanted: nothing to say
+            print(f"tinygrad-bp: cannot write the output: {e}", file=sys.stderr)
+            return 1
