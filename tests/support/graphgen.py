@@ -9,11 +9,19 @@ differences) or PyTorch tensors, and the engines can be compared node by node.
 ``random_graph`` draws one from a ``random.Random`` (hypothesis passes its own,
 whose draws it can shrink). It uses every op of the engine, reuses earlier
 nodes (so there are shared nodes and diamonds), and keeps every op inside its
-domain with a margin: log, fractional powers and Value ** Value see only
-positive bases, division only denominators away from zero, relu only
-arguments away from its kink, and every node stays below ``BOUND`` in size.
-Where the node at hand is too close to an edge, a helper node is built that
-is safe by its form (``exp(a)``, ``a*a + 0.5``, ``sigmoid(a) + 0.25``).
+domain with a margin: log, sqrt, fractional powers and Value ** Value see
+only positive bases, division and % only divisors away from zero, asin and
+acos only arguments within ±0.9, tan only arguments away from its poles, and
+every node stays below ``BOUND`` in size. Kinks and jumps are kept at a
+distance too: relu, abs and leaky_relu see arguments away from 0, maximum and
+minimum no near-ties, hypot and atan2 no points near the origin, atan2 none
+near its cut along the negative x axis, % no dividend near a multiple of its
+divisor. Where the node at hand is too close to an edge, a helper node is
+built that is safe by its form (``exp(a)``, ``a*a + 0.5``, ``sigmoid(a) +
+0.25``, ``0.9 * tanh(a)``).
+
+``op_counts`` counts the graphs each op appears in, for the summary that
+says how often the cross-check exercised each op.
 
 >>> import random
 >>> g = random_graph(random.Random(3))
@@ -26,11 +34,12 @@ from __future__ import annotations
 
 import math
 import random
-from collections.abc import Callable, Mapping, Sequence
+from collections import Counter
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from tinygrad_bp import Value, total, weighted_sum
+from tinygrad_bp import Op, Value, math_rules, op, rules, total, weighted_sum
 
 # Every op of the engine, by the names used in a Step.
 OPS = (
@@ -47,10 +56,36 @@ OPS = (
     "relu",
     "weighted_sum",
     "total",
+    "sqrt",
+    "abs",
+    "sin",
+    "cos",
+    "tan",
+    "asin",
+    "acos",
+    "atan",
+    "atan2",
+    "sinh",
+    "cosh",
+    "log1p",
+    "expm1",
+    "log2",
+    "log10",
+    "exp2",
+    "hypot",
+    "minimum",
+    "maximum",
+    "softplus",
+    "leaky_relu",
+    "mod",
 )
+# The ops of two arguments whose arguments are told apart by kind in ops_used.
+BINARY = ("add", "sub", "mul", "div", "pow", "mod", "atan2", "hypot", "minimum", "maximum")
 BOUND = 50.0  # no node's value grows past this, so differences stay well conditioned
 MARGIN = 0.25  # how far a denominator or a log/power base stays from 0
-KINK_MARGIN = 0.1  # how far a relu argument stays from 0
+KINK_MARGIN = 0.1  # how far a relu argument stays from 0, and the sides of a max from a tie
+JUMP_MARGIN = 0.05  # how far x/c stays from a whole number in x % c, as a fraction of 1
+UNIT = 0.9  # the largest |argument| of asin and acos
 
 
 @dataclass(frozen=True)
@@ -83,7 +118,7 @@ class Step:
 
     def __str__(self) -> str:
         a = [str(x) for x in self.args]
-        infix = {"add": "+", "sub": "-", "mul": "*", "div": "/", "pow": "**"}
+        infix = {"add": "+", "sub": "-", "mul": "*", "div": "/", "pow": "**", "mod": "%"}
         if self.op in infix:
             return f"{a[0]} {infix[self.op]} {a[1]}"
         if self.op == "neg":
@@ -93,7 +128,7 @@ class Step:
             return f"weighted_sum([{', '.join(a[:n])}], [{', '.join(a[n : 2 * n])}], {a[-1]})"
         if self.op == "total":
             return f"total([{', '.join(a)}])"
-        return f"{self.op}({a[0]})"
+        return f"{self.op}({', '.join(a)})"
 
 
 @dataclass(frozen=True)
@@ -115,7 +150,7 @@ class Graph:
         for step in self.steps:
             used.add(step.op)
             kinds = "".join("v" if isinstance(a, Ref) else "c" for a in step.args)
-            if step.op in ("add", "sub", "mul", "div", "pow"):
+            if step.op in BINARY or step.op == "leaky_relu":
                 used.add(f"{step.op} {kinds}")  # e.g. "pow cv" is number ** Value
         return used
 
@@ -162,6 +197,37 @@ def _apply(name: str, args: list[Any], functions: Mapping[str, Callable[..., Any
     return functions[name](*args)
 
 
+def op_counts(graphs: Iterable[Graph]) -> Counter[str]:
+    """For each op (and each kind of a binary op), the number of graphs it appears in."""
+    counts: Counter[str] = Counter()
+    for graph in graphs:
+        counts.update(graph.ops_used())
+    return counts
+
+
+class OpTally:
+    """The graphs checked so far, counted by op (see ``op_counts``)."""
+
+    def __init__(self) -> None:
+        self.graphs = 0
+        self.counts: Counter[str] = Counter()
+
+    def add(self, graph: Graph) -> None:
+        self.graphs += 1
+        self.counts.update(graph.ops_used())
+
+    def __str__(self) -> str:
+        return format_op_counts(self.counts, self.graphs)
+
+
+def format_op_counts(counts: Counter[str], graphs: int) -> str:
+    """``op_counts`` as lines "op: n graphs", every op of OPS first, in OPS order."""
+    width = max(map(len, counts), default=0)
+    names = [*OPS, *sorted(set(counts) - set(OPS))]
+    lines = [f"{name:<{width}}  {counts[name]:>5} of {graphs} graphs" for name in names]
+    return "\n".join(lines)
+
+
 def _float_weighted_sum(*wxb: float) -> float:
     n = (len(wxb) - 1) // 2
     out = 0.0
@@ -180,6 +246,28 @@ FLOAT_FUNCTIONS: dict[str, Callable[..., float]] = {
     "relu": lambda x: x if x > 0.0 else 0.0,
     "weighted_sum": _float_weighted_sum,
     "total": lambda *xs: math.fsum(xs),
+    "sqrt": math.sqrt,
+    "abs": math.fabs,
+    "sin": math.sin,
+    "cos": math.cos,
+    "tan": math.tan,
+    "asin": math.asin,
+    "acos": math.acos,
+    "atan": math.atan,
+    "atan2": math.atan2,
+    "sinh": math.sinh,
+    "cosh": math.cosh,
+    "log1p": math.log1p,
+    "expm1": math.expm1,
+    "log2": math.log2,
+    "log10": math.log10,
+    "exp2": lambda x: 2.0**x,
+    "hypot": math.hypot,
+    "minimum": min,
+    "maximum": max,
+    "softplus": lambda x: math.log1p(math.exp(x)),  # exp(x) is finite: x <= BOUND
+    "leaky_relu": lambda x, slope: x if x > 0.0 else slope * x,
+    "mod": lambda x, c: x % c,
 }
 
 
@@ -187,6 +275,38 @@ def _value_weighted_sum(*wxb: Any) -> Value:
     n = (len(wxb) - 1) // 2
     return weighted_sum(wxb[:n], wxb[n : 2 * n], wxb[-1])
 
+
+# The ops that Value has no method for yet, made from their rules with ``op``
+# here, in one place. When the built-in ops land (``v.sqrt()``, ``abs(v)``,
+# ``v % c``, ``maximum(a, b)``, ...), switch VALUE_FUNCTIONS to them and drop
+# this table: the tests that use it then test the built-ins.
+RULE_OPS: dict[str, Op] = {
+    name: op(rule, name=name)
+    for name, rule in {
+        "sqrt": math_rules.sqrt,
+        "abs": rules.abs,
+        "sin": math_rules.sin,
+        "cos": math_rules.cos,
+        "tan": math_rules.tan,
+        "asin": math_rules.asin,
+        "acos": math_rules.acos,
+        "atan": math_rules.atan,
+        "atan2": math_rules.atan2,
+        "sinh": math_rules.sinh,
+        "cosh": math_rules.cosh,
+        "log1p": math_rules.log1p,
+        "expm1": math_rules.expm1,
+        "log2": math_rules.log2,
+        "log10": math_rules.log10,
+        "exp2": math_rules.exp2,
+        "hypot": math_rules.hypot,
+        "minimum": rules.minimum,
+        "maximum": rules.maximum,
+        "softplus": rules.softplus,
+        "leaky_relu": rules.leaky_relu,
+        "mod": rules.mod,
+    }.items()
+}
 
 # tinygrad_bp: the fused ops weighted_sum and total, each one node.
 VALUE_FUNCTIONS: dict[str, Callable[..., Value]] = {
@@ -197,6 +317,7 @@ VALUE_FUNCTIONS: dict[str, Callable[..., Value]] = {
     "relu": Value.relu,
     "weighted_sum": _value_weighted_sum,
     "total": lambda *xs: total(xs),
+    **RULE_OPS,
 }
 
 
@@ -264,6 +385,24 @@ class _Builder:
         sq = self.push("mul", a, a)  # a*a: a shared node with two edges
         return None if sq is None else self.push("add", sq, Const(0.5))
 
+    def unit(self) -> Ref | None:
+        """A node within ±UNIT: an existing one, or UNIT·tanh of one."""
+        if self.rng.random() < 0.5:
+            found = self.ref(lambda v: abs(v) <= UNIT)
+            if found is not None:
+                return found
+        a = self.ref()
+        assert a is not None
+        t = self.push("tanh", a)
+        return None if t is None else self.push("mul", t, Const(UNIT))
+
+    def two(self) -> tuple[Arg, Arg]:
+        """Two arguments, at least one of them a node."""
+        a, b = self.arg(), self.arg()
+        if not isinstance(a, Ref) and not isinstance(b, Ref):
+            a = self.ref() or Ref(0)
+        return a, b
+
     def away_from_zero(self) -> Arg | None:
         if self.rng.random() < 0.2:
             c = self.rng.choice([-2.5, -0.5, 0.75, 1.5, 3.0])
@@ -301,7 +440,59 @@ class _Builder:
             return self.push("weighted_sum", *args)
         if op == "total":
             return self.push("total", *[self.arg() for _ in range(rng.randint(1, 4))])
-        raise ValueError(f"unknown op {op!r}")
+        return self.add_math_op(op)
+
+    def add_math_op(self, op: str) -> Ref | None:
+        """One of the ops that mirror Python's math module and the piecewise ops."""
+        a: Arg | None
+        if op in ("sin", "cos", "atan", "softplus"):
+            a = self.ref()
+        elif op == "tan":  # |cos| >= 0.2: |tan| <= 5 and tan' <= 26
+            a = self.ref(lambda v: abs(math.cos(v)) >= 0.2)
+        elif op in ("asin", "acos"):
+            a = self.unit()
+        elif op in ("sqrt", "log2", "log10"):
+            a = self.positive()
+        elif op == "log1p":
+            a = self.ref(lambda v: v >= MARGIN - 1.0) or self.positive()
+        elif op in ("sinh", "cosh", "expm1"):
+            a = self.ref(lambda v: abs(v) <= math.log(BOUND))
+        elif op == "exp2":
+            a = self.ref(lambda v: v <= math.log2(BOUND))
+        elif op == "abs":
+            a = self.ref(lambda v: abs(v) >= KINK_MARGIN)
+        else:
+            return self.add_math_op2(op)
+        return None if a is None else self.push(op, a)
+
+    def add_math_op2(self, op: str) -> Ref | None:
+        """The ops of two arguments among them, each kept away from its kinks."""
+        if op == "leaky_relu":
+            x = self.ref(lambda v: abs(v) >= KINK_MARGIN)
+            slope: Arg | None = Const(self.rng.choice([0.01, 0.1, 0.2, -0.5]))
+            if self.rng.random() < 0.25:  # a learnable slope, as in PReLU
+                slope = self.ref()
+            return None if x is None or slope is None else self.push(op, x, slope)
+        if op == "mod":
+            x = self.ref()
+            c = self.away_from_zero()
+            if x is None or c is None:
+                return None
+            q = self.value(x) / self.value(c)
+            if not JUMP_MARGIN <= q - math.floor(q) <= 1.0 - JUMP_MARGIN:
+                return None  # too near a jump of x % c
+            return self.push(op, x, c)
+        a, b = self.two()
+        u, v = self.value(a), self.value(b)
+        if op in ("minimum", "maximum") and abs(u - v) < KINK_MARGIN:
+            return None  # too near a tie
+        if op in ("hypot", "atan2") and math.hypot(u, v) < MARGIN:
+            return None  # too near the origin
+        if op == "atan2" and v < 0.0 and abs(u) < MARGIN:
+            return None  # too near the cut along the negative x axis
+        if op not in ("minimum", "maximum", "hypot", "atan2"):
+            raise ValueError(f"unknown op {op!r}")
+        return self.push(op, a, b)
 
     def add_pow(self) -> Ref | None:
         kind = self.rng.randrange(4)
