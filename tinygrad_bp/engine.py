@@ -27,6 +27,7 @@ from math import isfinite
 
 from . import contract, rules
 from .contract import to_float
+from .walk import backprop, walk
 
 # While False (inside ``no_grad()``), ops compute values but record no graph.
 _grad_enabled = True
@@ -54,7 +55,6 @@ class Value:
     data: float
     grad: float
     label: str
-    creator: Op | None  # the op that made this node; None for a leaf
 
     def __init__(self, data: float, label: str = "") -> None:
         if not isinstance(label, str):
@@ -62,7 +62,7 @@ class Value:
         self.data = data if type(data) is float else to_float(data, "Value")
         self.grad = 0.0
         self.label = label
-        self.creator = None
+        self.creator: Op | None = None  # the op that made this node; None for a leaf
 
     @property
     def op(self) -> str:
@@ -82,20 +82,34 @@ class Value:
     def backprop(self) -> None:
         """Pass ``self.grad`` on to the parents: this node's step of the chain rule."""
 
-    def unplaced_parents(self, placed: set[Value], complete: set[int]) -> list[Value]:
-        """The parents not in ``placed``, the last first (``walk`` asks kinds it does not know).
+    def unplaced_parents(self, placed: set[Value], complete: set[int]) -> Sequence[Value]:
+        """The parents not in ``placed``, the last first: what ``walk`` must place before self.
 
-        ``complete`` holds the ids of tuples of parents already known to be
-        placed, for a kind that shares such tuples between nodes (``Net``).
+        ``complete`` holds the ids of tuples of parents known to be placed,
+        for a kind that shares such tuples between nodes (``Net``).
         """
-        return [p for p in reversed(self.parents) if p not in placed]
+        return tuple(p for p in reversed(self.parents) if p not in placed)
 
     def __repr__(self) -> str:
         extra = "".join(f", {k}={v!r}" for k, v in (("label", self.label), ("op", self.op)) if v)
         return f"Value(data={self.data!r}, grad={self.grad!r}{extra})"
 
-    __eq__ = object.__eq__  # identity, on purpose: see the class docstring
+    # ``==`` and ``hash()`` stay identity, on purpose: see the class docstring.
+    __eq__ = object.__eq__
     __hash__ = object.__hash__
+
+    # Comparisons compare the numbers and give a bool: no node (no derivative).
+    def __lt__(self, other: Operand) -> bool:
+        return self.data < _number(other)
+
+    def __le__(self, other: Operand) -> bool:
+        return self.data <= _number(other)
+
+    def __gt__(self, other: Operand) -> bool:
+        return self.data > _number(other)
+
+    def __ge__(self, other: Operand) -> bool:
+        return self.data >= _number(other)
 
     # -- arithmetic: each is one op, with plain numbers on either side --------
     def __add__(self, other: Operand) -> Value:
@@ -128,23 +142,29 @@ class Value:
     def __rpow__(self, other: Operand) -> Value:
         return pow.binary(other, self)
 
+    def __mod__(self, other: Operand) -> Value:
+        return mod.binary(self, other)
+
+    def __rmod__(self, other: Operand) -> Value:
+        return mod.binary(other, self)
+
     def __neg__(self) -> Value:
         return neg(self)
 
-    # -- functions -------------------------------------------------------------
+    def __abs__(self) -> Value:
+        return abs(self)
+
+    # -- the article's functions; the math module's are in functions.py ------
     def exp(self) -> Value:
-        """e ** self."""
         return exp(self)
 
     def log(self) -> Value:
-        """The natural logarithm; ValueError for self <= 0."""
         return log(self)
 
     def tanh(self) -> Value:
         return tanh(self)
 
     def sigmoid(self) -> Value:
-        """The logistic function 1 / (1 + e^-self), overflow-free for any input."""
         return sigmoid(self)
 
     def relu(self) -> Value:
@@ -202,6 +222,9 @@ class Unary(Value):
     def backprop(self) -> None:
         self.x.grad += self.dx * self.grad
 
+    def unplaced_parents(self, placed: set[Value], complete: set[int]) -> Sequence[Value]:
+        return () if self.x in placed else (self.x,)
+
 
 class Binary(Value):
     """A node of two parents ``x`` and ``y``, with ∂self/∂x and ∂self/∂y: ``a * b``."""
@@ -231,6 +254,12 @@ class Binary(Value):
         self.x.grad += self.dx * g
         self.y.grad += self.dy * g
 
+    def unplaced_parents(self, placed: set[Value], complete: set[int]) -> Sequence[Value]:
+        x, y = self.x, self.y
+        if x in placed:
+            return () if y in placed else (y,)
+        return (x,) if y in placed else (y, x)
+
 
 class Nary(Value):
     """A node of three or more parents, kept as two tuples: ``total``, a user's op."""
@@ -258,72 +287,6 @@ class Nary(Value):
             parent.grad += d * g
 
 
-def walk(root: Value) -> tuple[list[Value], list[Value]]:
-    """The nodes made by ops that ``root`` depends on, parents first; and its leaves.
-
-    Depth first with an explicit stack, so a graph a million nodes deep needs
-    no recursion: a node is placed once all its parents are. A root that is
-    a leaf is its own one leaf.
-    """
-    order: list[Value] = []
-    leaves: list[Value] = []
-    placed: set[Value] = set()
-    # The ids of shared tuples of parents (a Net's weights, its inputs) whose
-    # Values are all placed: each is looked into once per graph, not once per
-    # node. They live as long as the graph, so no id is reused in the walk.
-    complete: set[int] = set()
-    stack = [root]
-    while stack:
-        node = stack[-1]
-        # The parents not placed yet go on the stack, the first on top so that
-        # the order follows the arguments'; the node is looked at again after.
-        if isinstance(node, Unary):  # the most common kind, and the simplest
-            x = node.x
-            if x not in placed:
-                if isinstance(x, Binary | Unary) or x.creator is None:
-                    stack.append(x)
-                    continue
-                if x.unplaced_parents(placed, complete):
-                    stack.append(x)
-                    continue
-                # An activation's net whose parents are all placed is placed
-                # at once: a network is made of these, and it saves two trips.
-                placed.add(x)
-                order.append(x)
-        elif isinstance(node, Binary):
-            x, y = node.x, node.y
-            if x not in placed or y not in placed:
-                stack += [p for p in (y, x) if p not in placed]
-                continue
-        elif node.creator is None:  # a leaf: a parameter, an input
-            stack.pop()
-            if node not in placed:
-                placed.add(node)
-                leaves.append(node)
-            continue
-        else:  # any other kind (Nary, Net) says which of its parents wait
-            waiting = node.unplaced_parents(placed, complete)
-            if waiting:
-                stack += waiting
-                continue
-        stack.pop()
-        if node not in placed:  # (a node pushed by two readers is placed once)
-            placed.add(node)
-            order.append(node)
-    return order, leaves
-
-
-def backprop(root: Value, order: list[Value], leaves: list[Value]) -> None:
-    """The backward pass over ``walk(root)``: every grad summed from zero."""
-    for node in leaves:
-        node.grad = 0.0
-    for node in order:
-        node.grad = 0.0
-    root.grad = 1.0
-    for node in reversed(order):
-        node.backprop()
-
-
 class Op:
     """An op on Values, made from a rule on plain floats (see ``ops.op``).
 
@@ -345,6 +308,10 @@ class Op:
 
     def __repr__(self) -> str:
         return f"<op {self.name}>"
+
+    def __get__(self, value: Value | None, owner: type | None = None) -> Callable[..., Value]:
+        """An op kept on Value is a method, as a function is: ``x.sin()`` is ``sin(x)``."""
+        return self if value is None else functools.partial(self, value)
 
     def __call__(self, *args: Operand) -> Value:
         """The op on any number of arguments, as its rule takes them."""
@@ -413,14 +380,16 @@ log = Op(rules.log, "log", checked=False)
 tanh = Op(rules.tanh, "tanh", checked=False)
 sigmoid = Op(rules.sigmoid, "sigmoid", checked=False)
 relu = Op(rules.relu, "relu", checked=False)
+mod = Op(rules.mod, "%", checked=False)
+abs = Op(rules.abs, "abs", checked=False)
+
+
+def _number(x: object) -> float:  # what a comparison compares
+    return x.data if isinstance(x, Value) else to_float(x, "comparison")
 
 
 def is_grad_enabled() -> bool:
-    """Whether ops record the graph now: False inside ``no_grad()``.
-
-    >>> is_grad_enabled()
-    True
-    """
+    """Whether ops record the graph now: False inside ``no_grad()``."""
     return _grad_enabled
 
 

@@ -14,6 +14,7 @@ from contextlib import contextmanager
 
 from . import engine
 from .engine import Value
+from .walk import backprop, walk
 
 
 def topological_order(root: Value, leaves: bool = True) -> list[Value]:
@@ -27,7 +28,7 @@ def topological_order(root: Value, leaves: bool = True) -> list[Value]:
     >>> [n.label or n.op for n in topological_order(c)]
     ['a', '+', '*']
     """
-    order, leaf_nodes = engine.walk(root)
+    order, leaf_nodes = walk(root)
     if not order:  # the root is a leaf
         return [root]
     if not leaves:
@@ -59,10 +60,10 @@ def grad(root: Value, wrt: Sequence[Value]) -> list[float]:
     for i, v in enumerate(wrt):
         if not isinstance(v, Value):
             raise TypeError(f"grad: wrt[{i}] must be a Value, got {type(v).__name__}")
-    order, leaves = engine.walk(root)
+    order, leaves = walk(root)
     nodes = [root, *order, *leaves]
     saved = [node.grad for node in nodes]
-    engine.backprop(root, order, leaves)
+    backprop(root, order, leaves)
     in_graph = set(nodes)
     result = [v.grad if v in in_graph else 0.0 for v in wrt]
     for node, g in zip(nodes, saved):

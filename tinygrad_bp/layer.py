@@ -87,9 +87,12 @@ class Net(Value):
         if self.b is not None:
             self.b.grad += g
 
-    def unplaced_parents(self, placed: set[Value], complete: set[int]) -> list[Value]:
+    def unplaced_parents(self, placed: set[Value], complete: set[int]) -> Sequence[Value]:
         """The parents not placed yet, the last first; a shared tuple is looked into once."""
-        waiting = [self.b] if self.b is not None and self.b not in placed else []
+        b = self.b
+        if id(self.x) in complete and id(self.w) in complete and (b is None or b in placed):
+            return ()  # the common case, once the first net of a layer is placed
+        waiting = [b] if b is not None and b not in placed else []
         for group in (self.x, self.w):
             if id(group) not in complete:
                 group_waiting = [p for p in reversed(group) if p not in placed]
