@@ -5,12 +5,10 @@ derivative of its value with respect to that parent, computed at forward
 time. ``backward()`` is then the chain rule, once per node in reverse
 topological order: ``parent.grad += local_grad * node.grad``.
 
-How a node keeps its edges depends on what made it, and each way is a class
-with its own step of the backward pass (``backprop``): ``Value`` (a leaf:
-a parameter or an input), ``Unary`` and ``Binary`` (an op of one or two
-Values), ``Nary`` (of three or more) and, in ``layer.py``, ``Net`` (a
-neuron's Σ wᵢ·xᵢ + b as one node). Every node is made by an ``Op``, from a
-rule on plain floats (``rules.py``).
+Each way a node keeps its edges is a class with its own step of the chain
+rule (``backprop``): ``Value`` (a leaf), ``Unary``, ``Binary``, ``Nary`` (an
+op of one, two, more Values) and ``Net`` (layer.py). An ``Op`` makes every
+node from a rule on plain floats (``rules.py``).
 
 >>> a, b = Value(2.0, "a"), Value(3.0, "b")
 >>> c = a * b + a
@@ -52,6 +50,9 @@ class Value:
     """
 
     __slots__ = ("data", "grad", "label", "creator")
+    # An op's arguments where some were plain numbers (which get no edge); None
+    # where the arguments are the parents.
+    args: tuple[Operand, ...] | None = None
     data: float
     grad: float
     label: str
@@ -83,19 +84,14 @@ class Value:
         """Pass ``self.grad`` on to the parents: this node's step of the chain rule."""
 
     def unplaced_parents(self, placed: set[Value], complete: set[int]) -> Sequence[Value]:
-        """The parents not in ``placed``, the last first: what ``walk`` must place before self.
-
-        ``complete`` holds the ids of tuples of parents known to be placed,
-        for a kind that shares such tuples between nodes (``Net``).
-        """
+        """The parents not in ``placed``, last first (see ``walk``; ``complete``: see ``Net``)."""
         return tuple(p for p in reversed(self.parents) if p not in placed)
 
     def __repr__(self) -> str:
         extra = "".join(f", {k}={v!r}" for k, v in (("label", self.label), ("op", self.op)) if v)
         return f"Value(data={self.data!r}, grad={self.grad!r}{extra})"
 
-    # ``==`` and ``hash()`` stay identity, on purpose: see the class docstring.
-    __eq__ = object.__eq__
+    __eq__ = object.__eq__  # identity, on purpose: see the class docstring
     __hash__ = object.__hash__
 
     # Comparisons compare the numbers and give a bool: no node (no derivative).
@@ -196,20 +192,24 @@ class Value:
 
 
 Operand = Value | float | int
+Args = tuple[Operand, ...] | None  # see Value.args
+Parents = tuple[Value, ...]
+Locals = tuple[float, ...]
 
 
 class Unary(Value):
     """A node of one parent ``x``, with ∂self/∂x in ``dx``: ``-a``, ``a.exp()``, ``a * 2``."""
 
-    __slots__ = ("x", "dx")
+    __slots__ = ("x", "dx", "args")
 
-    def __init__(self, creator: Op, data: float, x: Value, dx: float) -> None:
+    def __init__(self, creator: Op, data: float, x: Value, dx: float, args: Args = None) -> None:
         self.data = data
         self.grad = 0.0
         self.label = ""
         self.creator = creator
         self.x = x
         self.dx = dx
+        self.args = args
 
     @property
     def parents(self) -> tuple[Value, ...]:
@@ -229,9 +229,11 @@ class Unary(Value):
 class Binary(Value):
     """A node of two parents ``x`` and ``y``, with ∂self/∂x and ∂self/∂y: ``a * b``."""
 
-    __slots__ = ("x", "dx", "y", "dy")
+    __slots__ = ("x", "dx", "y", "dy", "args")
 
-    def __init__(self, creator: Op, data: float, x: Value, dx: float, y: Value, dy: float) -> None:
+    def __init__(
+        self, creator: Op, data: float, x: Value, dx: float, y: Value, dy: float, args: Args = None
+    ) -> None:
         self.data = data
         self.grad = 0.0
         self.label = ""
@@ -240,6 +242,7 @@ class Binary(Value):
         self.dx = dx
         self.y = y
         self.dy = dy
+        self.args = args
 
     @property
     def parents(self) -> tuple[Value, ...]:
@@ -264,10 +267,10 @@ class Binary(Value):
 class Nary(Value):
     """A node of three or more parents, kept as two tuples: ``total``, a user's op."""
 
-    __slots__ = ("parents", "local_grads")  # plain fields here, not computed
+    __slots__ = ("parents", "local_grads", "args")  # plain fields here, not computed
 
     def __init__(
-        self, creator: Op, data: float, parents: tuple[Value, ...], local: tuple[float, ...]
+        self, creator: Op, data: float, parents: Parents, local: Locals, args: Args
     ) -> None:
         self.data = data
         self.grad = 0.0
@@ -275,6 +278,7 @@ class Nary(Value):
         self.creator = creator
         self.parents = parents  # type: ignore[misc]
         self.local_grads = local  # type: ignore[misc]
+        self.args = args
 
     def backprop(self) -> None:
         g, local = self.grad, self.local_grads
@@ -335,40 +339,35 @@ class Op:
             return Binary(self, data, a, dx, b, dy) if _grad_enabled else Value(data)
         if isinstance(a, Value):  # the constant b gets no edge
             data, (dx, _) = self.rule(a.data, b if type(b) is float else to_float(b, self.name))
-            return Unary(self, data, a, dx) if _grad_enabled else Value(data)
+            return Unary(self, data, a, dx, (a, b)) if _grad_enabled else Value(data)
         if isinstance(b, Value):  # the constant a gets no edge
             data, (_, dy) = self.rule(a if type(a) is float else to_float(a, self.name), b.data)
-            return Unary(self, data, b, dy) if _grad_enabled else Value(data)
+            return Unary(self, data, b, dy, (a, b)) if _grad_enabled else Value(data)
         return self._apply((a, b))
 
     def _apply(self, args: Sequence[Operand]) -> Value:
         """The op on any arguments: run the rule on their floats, record a node."""
         name = self.name
         xs = [a.data if isinstance(a, Value) else to_float(a, name) for a in args]
-        local: Sequence[float]
-        if self.checked:  # a user's rule: its result and its errors checked
-            data, local = contract.run_checked(self.rule, name, xs)
-        else:
-            data, local = self.rule(*xs)
+        run = contract.run_checked if self.checked else contract.run_trusted
+        data, local = run(self.rule, name, xs)  # a user's rule: its result and errors checked
         if not _grad_enabled:
             return Value(data)
         # One edge per argument that is a Value: numbers are constants.
         edges = [(a, d) for a, d in zip(args, local) if isinstance(a, Value)]
+        kept = None if len(edges) == len(args) else tuple(args)
         if len(edges) == 1:
-            return Unary(self, data, *edges[0])
+            return Unary(self, data, *edges[0], kept)
         if len(edges) == 2:
-            return Binary(self, data, *edges[0], *edges[1])
-        if edges:
-            return Nary(self, data, *map(tuple, zip(*edges)))
-        node = Value(data)  # an op of constants only: a node without edges
-        node.creator = self
-        return node
+            return Binary(self, data, *edges[0], *edges[1], kept)
+        parents, local_grads = tuple(a for a, _ in edges), tuple(d for _, d in edges)
+        return Nary(self, data, parents, local_grads, kept)  # no edges: an op of constants
 
 
 Rule = Callable[..., tuple[float, Sequence[float]]]
 
-# The built-in ops: the same mechanism, with rules that are tested rather
-# than checked on every call. Value's operators and methods above call them.
+# The built-in ops, which Value's operators and methods call: their rules are
+# tested rather than checked on every call.
 add = Op(rules.add, "+", checked=False)
 sub = Op(rules.sub, "-", checked=False)
 mul = Op(rules.mul, "*", checked=False)
@@ -384,7 +383,7 @@ mod = Op(rules.mod, "%", checked=False)
 abs = Op(rules.abs, "abs", checked=False)
 
 
-def _number(x: object) -> float:  # what a comparison compares
+def _number(x: object) -> float:  # what a comparison compares: a Value's data, or x
     return x.data if isinstance(x, Value) else to_float(x, "comparison")
 
 

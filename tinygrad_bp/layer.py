@@ -34,10 +34,12 @@ class Net(Value):
 
     The tuples are shared, not copied: a neuron passes the same tuple of
     weights on every call, and the nets of one layer call share ``x`` and
-    ``dw``.
+    ``dw``. The inputs' floats are in ``dw`` whether the inputs are Values or
+    numbers; ``args`` (w..., x..., b) is kept only when a weight or the bias
+    is a plain number, or the inputs are of both sorts.
     """
 
-    __slots__ = ("w", "dw", "x", "dx", "b")
+    __slots__ = ("w", "dw", "x", "dx", "b", "args")
     w: tuple[Value, ...]
     dw: tuple[float, ...]
     x: tuple[Value, ...]
@@ -52,6 +54,7 @@ class Net(Value):
         x: tuple[Value, ...],
         dx: tuple[float, ...],
         b: Value | None,
+        args: tuple[Operand, ...] | None = None,
     ) -> None:
         self.data = data
         self.grad = 0.0
@@ -62,6 +65,7 @@ class Net(Value):
         self.x = x
         self.dx = dx
         self.b = b
+        self.args = args  # w..., x..., b, where some were plain numbers
 
     @property
     def parents(self) -> tuple[Value, ...]:
@@ -228,6 +232,7 @@ def _net_of_operands(
         *_edges(w, xs),  # ∂net/∂wᵢ = xᵢ
         *_edges(x, ws),  # ∂net/∂xᵢ = wᵢ
         b if isinstance(b, Value) else None,
+        (*w, *x, b),  # the numbers among them are remembered here
     )
 
 
