@@ -83,7 +83,7 @@ class Neuron(Module):
         if not isinstance(nin, int) or isinstance(nin, bool) or nin < 1:
             raise ValueError(f"Neuron: nin must be a positive int, got {nin!r}")
         self.activation = "linear" if activation is None else activation
-        self._act = _activation(activation)
+        self.activation_op = _activation(activation)  # the op itself; None for linear
         rng = rng if rng is not None else random.Random(0)
         # A tuple, the same object on every call: backward() then looks at a
         # neuron's weights once per graph, however many nets they feed.
@@ -99,17 +99,17 @@ class Neuron(Module):
     @name.setter
     def name(self, name: str) -> None:
         self._name = name
-        self._labels = ("net_" + name, "out_" + name)  # made once here, not on every call
+        self.labels = ("net_" + name, "out_" + name)  # made once here, not on every call
 
     def __call__(self, x: Sequence[Operand]) -> Value:
         return self.activate(weighted_sum(self.w, x, self.b))
 
     def activate(self, net: Value) -> Value:
         """Label this neuron's ``net`` and apply its activation to it."""
-        net.label, out_label = self._labels
-        if self._act is None:
+        net.label, out_label = self.labels
+        if self.activation_op is None:
             return net
-        out = self._act(net)
+        out = self.activation_op(net)
         out.label = out_label
         return out
 
@@ -162,8 +162,8 @@ class Layer(Module):
             [n.w for n in neurons],
             x,
             [n.b for n in neurons],
-            neurons[0]._act,
-            [n._labels for n in neurons],
+            neurons[0].activation_op,
+            [n.labels for n in neurons],
         )
 
     def parameters(self) -> list[Value]:
