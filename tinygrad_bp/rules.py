@@ -9,6 +9,11 @@ Neither imports anything of the engine, so each can be read (and tested) on
 its own. ``engine.py`` turns each rule into an op on Values with the same
 mechanism a user's ``@op`` goes through.
 
+A rule and its op share a name (``rules.tanh`` is the rule, ``tanh`` the op
+made from it): the rules are always written with their module,
+``rules.tanh``, and nothing imports a rule's bare name, so the two read
+apart wherever they meet.
+
 What every rule does at the edges, in one place:
 
 - At a kink or a domain edge the local derivative is PyTorch's (float64
