@@ -21,7 +21,7 @@ import numbers
 from collections.abc import Sequence
 
 from tinygrad_bp import Value, op, total
-from tinygrad_bp.rules import sigmoid as _sigmoid_rule
+from tinygrad_bp import rules
 
 Operand = Value | float | int
 
@@ -130,7 +130,7 @@ def _bce_with_logits(z: float, t: float) -> tuple[float, tuple[float, float]]:
     # exp only ever sees a non-positive number, so z = ±1000 cannot overflow, and
     # log1p keeps the small tail exact. ∂/∂z = σ(z) − t, ∂/∂t = −z.
     value = max(z, 0.0) - z * t + math.log1p(math.exp(-abs(z)))
-    return value, (_sigmoid_rule(z)[0] - t, -z)
+    return value, (rules.sigmoid(z)[0] - t, -z)
 
 
 def binary_cross_entropy_with_logits(
