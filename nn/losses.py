@@ -20,8 +20,7 @@ import math
 import numbers
 from collections.abc import Sequence
 
-from tinygrad_bp import Value, op, total
-from tinygrad_bp import rules
+from tinygrad_bp import Value, op, rules, total
 
 Operand = Value | float | int
 
