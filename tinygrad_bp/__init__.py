@@ -10,9 +10,10 @@
 
 from .check import GradcheckError, gradcheck
 from .draw import Drawing, draw
-from .engine import Op, Value, is_grad_enabled, relu, sigmoid, tanh
+from .engine import Op, Value, relu, sigmoid, tanh
 from .explain import Derivation, Explainer, derivation, explain
-from .graph import grad, no_grad, topological_order
+from .grad_mode import is_grad_enabled, no_grad
+from .graph import grad, topological_order
 from .layer import Net, weighted_sum, weighted_sums
 from .ops import op, total
 from .render import render, render_bytes

@@ -31,7 +31,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from .engine import Value
-from .graph import grad, no_grad
+from .grad_mode import no_grad
+from .graph import grad
 
 
 @dataclass(frozen=True)

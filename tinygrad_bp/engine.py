@@ -1,14 +1,12 @@
 """The Value: a scalar that records the graph it was computed by.
 
 An op result remembers its parents, in order, and beside each the local
-derivative of its value with respect to that parent, computed at forward
-time. ``backward()`` is then the chain rule, once per node in reverse
-topological order: ``parent.grad += local_grad * node.grad``.
-
-Each way a node keeps its edges is a class with its own step of the chain
-rule (``backprop``): ``Value`` (a leaf), ``Unary``, ``Binary``, ``Nary`` (an
-op of one, two, more Values) and ``Net`` (layer.py). An ``Op`` makes every
-node from a rule on plain floats (``rules.py``).
+derivative with respect to it, computed at forward time. ``backward()`` is
+then the chain rule, node by node in reverse topological order:
+``parent.grad += local_grad * node.grad``. Each way a node keeps its edges is
+a class with its own step of it (``backprop``): ``Value`` (a leaf), ``Unary``,
+``Binary``, ``Nary`` and ``Net`` (layer.py). An ``Op`` makes every node from
+a rule on plain floats (``rules.py``).
 
 >>> a, b = Value(2.0, "a"), Value(3.0, "b")
 >>> c = a * b + a
@@ -23,12 +21,9 @@ import functools
 from collections.abc import Callable, Sequence
 from math import isfinite
 
-from . import contract, rules
+from . import contract, grad_mode, rules
 from .contract import to_float
 from .walk import backprop, walk
-
-# While False (inside ``no_grad()``), ops compute values but record no graph.
-_grad_enabled = True
 
 
 class Value:
@@ -40,8 +35,8 @@ class Value:
     ``parents`` (the Values it was computed from, in argument order: ``a * a``
     has ``a`` twice) and ``local_grads`` (∂self/∂parent for each parent).
 
-    ``==`` and ``hash()`` are identity, as for any object, so Values can be
-    dict keys and set members; compare ``.data`` to compare numbers.
+    ``==`` and ``hash()`` are identity, so Values can be dict keys and set
+    members; ``<`` and the other comparisons compare ``.data``.
 
     >>> x = Value(3.0, "x")
     >>> y = x * x
@@ -50,9 +45,7 @@ class Value:
     """
 
     __slots__ = ("data", "grad", "label", "creator")
-    # An op's arguments where some were plain numbers (which get no edge); None
-    # where the arguments are the parents.
-    args: tuple[Operand, ...] | None = None
+    args: tuple[Operand, ...] | None = None  # an op's arguments, where some were numbers
     data: float
     grad: float
     label: str
@@ -170,10 +163,9 @@ class Value:
     def backward(self) -> None:
         """Fill in ``grad`` of every node this one depends on.
 
-        The root is seeded with 1 and every node made by an op gets its
-        gradient from zero. Leaves (parameters and inputs) ACCUMULATE, as in
-        PyTorch: calling backward twice doubles their ``grad``, so zero them
-        between training steps (``Module.zero_grad()``).
+        The root's grad is 1, every op node's is summed from zero. Leaves
+        (parameters, inputs) ACCUMULATE, as in PyTorch: backward twice doubles
+        their ``grad``, so zero them between training steps (``zero_grad()``).
 
         >>> w = Value(0.5)
         >>> y = w * 4.0
@@ -200,16 +192,15 @@ Locals = tuple[float, ...]
 class Unary(Value):
     """A node of one parent ``x``, with ∂self/∂x in ``dx``: ``-a``, ``a.exp()``, ``a * 2``."""
 
-    __slots__ = ("x", "dx", "args")
+    __slots__ = ("x", "dx")
 
-    def __init__(self, creator: Op, data: float, x: Value, dx: float, args: Args = None) -> None:
+    def __init__(self, creator: Op, data: float, x: Value, dx: float) -> None:
         self.data = data
         self.grad = 0.0
         self.label = ""
         self.creator = creator
         self.x = x
         self.dx = dx
-        self.args = args
 
     @property
     def parents(self) -> tuple[Value, ...]:
@@ -226,14 +217,31 @@ class Unary(Value):
         return () if self.x in placed else (self.x,)
 
 
+class WithNumber(Unary):
+    """A ``Unary`` of an op of a Value and a number (``a * 2``, ``2 ** a``): the number
+    has no edge, and the node keeps the two arguments (``first``, ``second``) for replays."""
+
+    __slots__ = ("first", "second")
+    first: Operand
+    second: Operand
+
+    @classmethod
+    def of(cls, op: Op, data: float, x: Value, dx: float, first: Operand, second: Operand) -> Unary:
+        node = cls(op, data, x, dx)
+        node.first, node.second = first, second
+        return node
+
+    @property
+    def args(self) -> tuple[Operand, ...]:  # type: ignore[override]
+        return (self.first, self.second)
+
+
 class Binary(Value):
     """A node of two parents ``x`` and ``y``, with ∂self/∂x and ∂self/∂y: ``a * b``."""
 
-    __slots__ = ("x", "dx", "y", "dy", "args")
+    __slots__ = ("x", "dx", "y", "dy")
 
-    def __init__(
-        self, creator: Op, data: float, x: Value, dx: float, y: Value, dy: float, args: Args = None
-    ) -> None:
+    def __init__(self, creator: Op, data: float, x: Value, dx: float, y: Value, dy: float) -> None:
         self.data = data
         self.grad = 0.0
         self.label = ""
@@ -242,7 +250,6 @@ class Binary(Value):
         self.dx = dx
         self.y = y
         self.dy = dy
-        self.args = args
 
     @property
     def parents(self) -> tuple[Value, ...]:
@@ -265,7 +272,8 @@ class Binary(Value):
 
 
 class Nary(Value):
-    """A node of three or more parents, kept as two tuples: ``total``, a user's op."""
+    """A node with its edges in two tuples: an op of three or more Values (``total``, a user's
+    op), or of Values and numbers mixed in any other way (the arguments kept in ``args``)."""
 
     __slots__ = ("parents", "local_grads", "args")  # plain fields here, not computed
 
@@ -327,7 +335,7 @@ class Op:
                 return self.binary(*args)
             if n == 1 and isinstance(a := args[0], Value):
                 data, (dx,) = self.rule(a.data)
-                return Unary(self, data, a, dx) if _grad_enabled else Value(data)
+                return Unary(self, data, a, dx) if grad_mode.enabled else Value(data)
         return self._apply(args)
 
     def binary(self, a: Operand, b: Operand) -> Value:
@@ -336,13 +344,13 @@ class Op:
             return self._apply((a, b))
         if isinstance(a, Value) and isinstance(b, Value):
             data, (dx, dy) = self.rule(a.data, b.data)
-            return Binary(self, data, a, dx, b, dy) if _grad_enabled else Value(data)
-        if isinstance(a, Value):  # the constant b gets no edge
+            return Binary(self, data, a, dx, b, dy) if grad_mode.enabled else Value(data)
+        if isinstance(a, Value):  # the number b gets no edge
             data, (dx, _) = self.rule(a.data, b if type(b) is float else to_float(b, self.name))
-            return Unary(self, data, a, dx, (a, b)) if _grad_enabled else Value(data)
-        if isinstance(b, Value):  # the constant a gets no edge
+            return WithNumber.of(self, data, a, dx, a, b) if grad_mode.enabled else Value(data)
+        if isinstance(b, Value):  # the number a gets no edge
             data, (_, dy) = self.rule(a if type(a) is float else to_float(a, self.name), b.data)
-            return Unary(self, data, b, dy, (a, b)) if _grad_enabled else Value(data)
+            return WithNumber.of(self, data, b, dy, a, b) if grad_mode.enabled else Value(data)
         return self._apply((a, b))
 
     def _apply(self, args: Sequence[Operand]) -> Value:
@@ -351,17 +359,19 @@ class Op:
         xs = [a.data if isinstance(a, Value) else to_float(a, name) for a in args]
         run = contract.run_checked if self.checked else contract.run_trusted
         data, local = run(self.rule, name, xs)  # a user's rule: its result and errors checked
-        if not _grad_enabled:
+        if not grad_mode.enabled:
             return Value(data)
         # One edge per argument that is a Value: numbers are constants.
         edges = [(a, d) for a, d in zip(args, local) if isinstance(a, Value)]
-        kept = None if len(edges) == len(args) else tuple(args)
-        if len(edges) == 1:
-            return Unary(self, data, *edges[0], kept)
-        if len(edges) == 2:
-            return Binary(self, data, *edges[0], *edges[1], kept)
+        if len(edges) == len(args) == 1:
+            return Unary(self, data, *edges[0])
+        if len(edges) == len(args) == 2:
+            return Binary(self, data, *edges[0], *edges[1])
+        if len(edges) == 1 and len(args) == 2:
+            return WithNumber.of(self, data, *edges[0], *args)
+        kept = None if len(edges) == len(args) else tuple(args)  # the numbers among them
         parents, local_grads = tuple(a for a, _ in edges), tuple(d for _, d in edges)
-        return Nary(self, data, parents, local_grads, kept)  # no edges: an op of constants
+        return Nary(self, data, parents, local_grads, kept)  # (no edges: an op of numbers)
 
 
 Rule = Callable[..., tuple[float, Sequence[float]]]
@@ -385,15 +395,3 @@ abs = Op(rules.abs, "abs", checked=False)
 
 def _number(x: object) -> float:  # what a comparison compares: a Value's data, or x
     return x.data if isinstance(x, Value) else to_float(x, "comparison")
-
-
-def is_grad_enabled() -> bool:
-    """Whether ops record the graph now: False inside ``no_grad()``."""
-    return _grad_enabled
-
-
-def set_grad_enabled(on: bool) -> bool:
-    """Switch graph recording on or off (``no_grad`` uses it); return what it was."""
-    global _grad_enabled
-    previous, _grad_enabled = _grad_enabled, on
-    return previous

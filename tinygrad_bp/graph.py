@@ -9,10 +9,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
 
-from . import engine
 from .engine import Value
 from .walk import backprop, walk
 
@@ -69,23 +67,3 @@ def grad(root: Value, wrt: Sequence[Value]) -> list[float]:
     for node, g in zip(nodes, saved):
         node.grad = g
     return result
-
-
-@contextmanager
-def no_grad() -> Iterator[None]:
-    """A context in which ops compute values but record no graph.
-
-    Use it for evaluation and for parameter updates. Not thread-safe: it
-    switches graph recording off for the whole interpreter.
-
-    >>> w = Value(1.0)
-    >>> with no_grad():
-    ...     y = w * 2
-    >>> y.data, y.parents
-    (2.0, ())
-    """
-    previous = engine.set_grad_enabled(False)
-    try:
-        yield
-    finally:
-        engine.set_grad_enabled(previous)

@@ -18,7 +18,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from math import isfinite
 
-from . import engine, rules
+from . import grad_mode, rules
 from .contract import to_float
 from .engine import Op, Operand, Unary, Value
 
@@ -185,7 +185,7 @@ def weighted_sums(
     # numbers, every weight a leaf Value, the bias one too. Then a net's edges
     # are shared tuples (see Net) and its value one dot product.
     all_or_none = not inputs or len(inputs) == len(xs)
-    record = engine.is_grad_enabled()
+    record = grad_mode.enabled
     outs: list[Value] = []
     for j, (w, b) in enumerate(zip(weights, biases)):
         ws = [a.data for a in w if a.__class__ is Value]
@@ -225,7 +225,7 @@ def _net_of_operands(
     ws = [a.data if isinstance(a, Value) else to_float(a, "weighted_sum") for a in w]
     bias = b.data if isinstance(b, Value) else to_float(b, "weighted_sum")
     data = rules.dot(ws, xs) + bias
-    if not engine.is_grad_enabled():
+    if not grad_mode.enabled:
         return Value(data)
     return Net(
         data,
