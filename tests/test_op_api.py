@@ -295,6 +295,20 @@ def test_grad_of_a_leaf_and_of_a_value_used_twice() -> None:
     assert grad(x * x * x, [x, x]) == [27.0, 27.0]  # 3x², asked twice
 
 
+def test_grad_of_something_that_is_not_a_value_is_a_type_error_naming_the_argument() -> None:
+    a = Value(2.0, "a")
+    y = a * a
+    with pytest.raises(TypeError, match=r"^grad: root must be a Value, got float$"):
+        grad(1.0, [a])  # type: ignore[arg-type]  # the issue's reproduction
+    with pytest.raises(TypeError, match=r"^grad: root must be a Value, got NoneType$"):
+        grad(None, [a])  # type: ignore[arg-type]
+    with pytest.raises(TypeError, match=r"^grad: wrt\[0\] must be a Value, got float$"):
+        grad(y, [1.0])  # type: ignore[list-item]
+    with pytest.raises(TypeError, match=r"^grad: wrt\[1\] must be a Value, got int$"):
+        grad(y, [a, 1])  # type: ignore[list-item]
+    assert a.grad == 0.0 and y.grad == 0.0
+
+
 # -- no_grad ------------------------------------------------------------------------
 
 
