@@ -221,6 +221,12 @@ def test_two_ops_with_the_same_method_name_is_an_error_naming_both(methods: None
     with pytest.raises(ValueError, match=r"^Value\.softplus2 is already op 'softplus2'"):
         op(other_rule, name="other", method="softplus2")
     assert Value.softplus2 is first  # type: ignore[attr-defined]  # no silent overwrite
+    with pytest.raises(
+        ValueError,
+        match=r"^Value\.softplus2 is already op 'softplus2' \(.*softplus2_rule\); another op "
+        r"made from a rule of the same name cannot replace it \(remove_method\('softplus2'\)",
+    ):
+        op(softplus2_rule, name="softplus2", method=True)  # as when a definition is run twice
     add_method(first)  # the same op again under the same name: nothing changes
     assert Value.softplus2 is first  # type: ignore[attr-defined]
 

@@ -106,9 +106,12 @@ def add_method(method: Callable[..., Value], name: str | None = None) -> Callabl
     if existing is method:
         return method
     if existing is not None:
+        other = f"op {_where(method)}"
+        if _where(existing) == _where(method):  # e.g. the same definition run twice
+            other = "another op made from a rule of the same name"
         raise ValueError(
-            f"Value.{name} is already op {_where(existing)}; op {_where(method)} cannot replace "
-            f"it (remove_method({name!r}) frees the name)"
+            f"Value.{name} is already op {_where(existing)}; {other} cannot replace it "
+            f"(remove_method({name!r}) frees the name)"
         )
     taken = _taken_by(name)
     if taken:
