@@ -272,6 +272,18 @@ def test_a_name_value_already_has_is_refused(methods: None, name: str, what: str
     assert name not in _ops._methods
 
 
+@pytest.mark.parametrize("name", ["__call__", "__bool__", "__float__", "__len__", "__iter__"])
+def test_a_special_methods_name_is_refused(methods: None, name: str) -> None:
+    # not on Value yet, but Python's protocols would call the op: bool(v), float(v), ...
+    with pytest.raises(
+        ValueError,
+        match=rf"^op 'softplus2': '{name}' is already a special method's name \(Python's "
+        r"protocols read them\); choose another name$",
+    ):
+        op(softplus2_rule, name="softplus2", method=name)
+    assert name not in vars(Value)
+
+
 @pytest.mark.parametrize("name", ["my op", "2x", "", "if", "x.y"])
 def test_a_name_that_is_no_identifier_is_refused(methods: None, name: str) -> None:
     with pytest.raises(ValueError, match=r"^op 'softplus2': a method's name must be an identifier"):

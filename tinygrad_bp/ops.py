@@ -86,8 +86,9 @@ def add_method(method: Callable[..., Value], name: str | None = None) -> Callabl
     whose first argument is the Value, as ``functions.leaky_relu``. Refused
     with a one-line error: a name that is not a Python identifier (or is a
     keyword), a name Value (or one of its node kinds) already has as a
-    method, field, property or dunder, and a name another op already has as
-    a method (the error names both ops; ``remove_method`` frees it). Adding
+    method, field, property or dunder, any dunder (``__call__``, ``__bool__``:
+    Python's protocols would call the op), and a name another op already has
+    as a method (the error names both ops; ``remove_method`` frees it). Adding
     the same op under the same name again changes nothing. Returns
     ``method``.
 
@@ -114,6 +115,8 @@ def add_method(method: Callable[..., Value], name: str | None = None) -> Callabl
             f"(remove_method({name!r}) frees the name)"
         )
     taken = _taken_by(name)
+    if not taken and name.startswith("__") and name.endswith("__"):
+        taken = "a special method's name (Python's protocols read them)"
     if taken:
         raise ValueError(f"op {shown!r}: {name!r} is already {taken}; choose another name")
     if (method.most if isinstance(method, Op) else contract.arity(method)[1]) < 1:
@@ -149,15 +152,17 @@ def _where(f: Callable[..., Value]) -> str:
     return f"{_name(f)!r} ({module}.{qualname})" if module and qualname else repr(_name(f))
 
 
+_NONE = object()  # no such attribute
+
+
 def _taken_by(name: str) -> str:
     """What ``name`` already is on Value or one of its node kinds ('a field of Value'), or ''."""
     kinds = [Value]
     for kind in kinds:  # grows as it goes: every subclass, however deep
         kinds.extend(k for k in kind.__subclasses__() if k not in kinds)
-    for kind in kinds:
-        try:
-            attribute = inspect.getattr_static(kind, name)
-        except AttributeError:
+    for kind in kinds:  # what a node of that kind sees: its class's and their bases' own
+        attribute = next((vars(k)[name] for k in kind.__mro__ if name in vars(k)), _NONE)
+        if attribute is _NONE:
             continue
         if inspect.ismemberdescriptor(attribute):
             what = "a field"
