@@ -348,3 +348,12 @@ def test_a_name_that_is_not_a_str_is_refused_at_op(bad: object) -> None:
         op(softplus2_rule, name=bad)  # type: ignore[call-overload]
     with pytest.raises(TypeError, match=message):
         Op(softplus2_rule, bad)  # type: ignore[arg-type]
+
+
+def test_grad_names_wrt_when_it_is_not_a_list() -> None:
+    from tinygrad_bp import grad
+
+    x = Value(2.0)
+    for wrong in (x, 3, None):
+        with pytest.raises(TypeError, match=r"grad: wrt must be a list of Values, got "):
+            grad(x * x, wrong)  # type: ignore[arg-type]
