@@ -176,25 +176,24 @@ def from_torch(module: object, cls: type[MLP] = MLP) -> MLP:
     activations: list[str] = []
     for name, layer in module.named_children():
         kind = type(layer)
+        this = f"{where}: layer {name} ({_one_line(layer)})"
         if kind is torch.nn.Linear or kind is shared_class:
             if layer.bias is None:
-                raise ValueError(f"{where}: layer {name} ({layer}) has no bias; {SUPPORTED}")
+                raise ValueError(f"{this} has no bias; {SUPPORTED}")
             if linears and layer.in_features != linears[-1][1].out_features:
                 raise ValueError(
-                    f"{where}: layer {name} ({layer}) takes {layer.in_features} inputs but the "
+                    f"{this} takes {layer.in_features} inputs but the "
                     f"layer before gives {linears[-1][1].out_features}"
                 )
             linears.append((name, layer))
             activations.append("linear")
         elif kind in names:
             if not linears or activations[-1] != "linear":
-                before = "nothing" if not linears else "an activation"
-                raise ValueError(
-                    f"{where}: layer {name} ({layer}) follows {before}, not a Linear; {SUPPORTED}"
-                )
+                place = "comes first" if not linears else "follows another activation"
+                raise ValueError(f"{this} {place}; {SUPPORTED}")
             activations[-1] = names[kind]
         else:
-            raise ValueError(f"{where}: layer {name} ({layer}) is not supported; {SUPPORTED}")
+            raise ValueError(f"{this} is not supported; {SUPPORTED}")
     if not linears:
         raise ValueError(f"{where}: the Sequential holds no Linear layer; {SUPPORTED}")
     hidden = activations[:-1]
@@ -218,6 +217,12 @@ def from_torch(module: object, cls: type[MLP] = MLP) -> MLP:
     return cls.from_weights(
         weights, biases, hidden[0] if hidden else "relu", output_activation=activations[-1]
     )
+
+
+def _one_line(layer: object) -> str:
+    """A layer as its repr, or its class name where the repr spans lines (a nested Sequential)."""
+    text = repr(layer)
+    return f"{type(layer).__name__}(...)" if "\n" in text or len(text) > 80 else text
 
 
 def _torch_name(activation: str) -> str:
