@@ -231,3 +231,20 @@ def test_the_command_as_a_new_user_types_it(tmp_path: Path) -> None:
     assert done.returncode == 0, done.stderr
     assert done.stdout.startswith("Wrote neuron.svg: out = tanh(x1*w1 + x2*w2 + b)")
     assert (tmp_path / "neuron.svg").stat().st_size > 1000
+
+
+def test_the_example_file(capsys: pytest.CaptureFixture[str]) -> None:
+    status, out, err = run(["explain", str(ROOT / "examples" / "neuron.py:neuron")], capsys)
+    assert status == 0, err
+    assert out.startswith("o = 0.707106781\n\n∂o/∂w1 = ")
+    assert [block.split(" = ")[0] for block in out.split("\n\n")[1:]] == [
+        "∂o/∂w1",
+        "∂o/∂w2",
+        "∂o/∂b",
+    ]
+
+
+def test_explain_all_is_the_parameters_when_named(capsys: pytest.CaptureFixture[str]) -> None:
+    status, out, _ = run(["explain", *NEURON, "--parameters", "w2,b"], capsys)
+    assert status == 0
+    assert [block.split(" = ")[0] for block in out.split("\n\n")[1:]] == ["∂out/∂w2", "∂out/∂b"]

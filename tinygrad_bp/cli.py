@@ -616,7 +616,7 @@ def _formula_graph(text: str, given: list[str], names: str | None) -> _Graph:
         parameters,
         f"{root.label} = {_printable(shown)}",
         f"{root.label} = {shown}, node by node",
-        list(formula.leaves.values()),
+        parameters or list(formula.leaves.values()),
         f"{root.label} = {_printable(shown)}",
     )
 
@@ -688,7 +688,8 @@ def _add_graph_arguments(parser: argparse.ArgumentParser, verb: str) -> None:
     parser.add_argument(
         "--parameters",
         metavar="NAMES",
-        help="a formula's names to colour as parameters, comma-separated (e.g. w1,w2,b)",
+        help="a formula's names that are parameters, comma-separated (e.g. w1,w2,b): "
+        "coloured apart by draw and viz, and what explain --wrt all explains",
     )
 
 
@@ -743,11 +744,12 @@ def build_parser() -> argparse.ArgumentParser:
 
     t = sub.add_parser(
         "train",
-        help="train a 2-16-16-1 MLP on a toy dataset (micrograd's moons demo)",
+        help="train an MLP on a toy dataset (by default micrograd's moons demo)",
         description=(
-            "Full-batch SGD on 100 points: hinge (max-margin) loss + 1e-4·Σp², learning rate "
-            "from 1.0 down to 0.1, as micrograd's demo. A progress bar shows on a terminal; "
-            "the last line gives the final loss and accuracy."
+            "By default micrograd's demo: a 2-16-16-1 ReLU MLP, full-batch SGD on 100 points, "
+            "hinge (max-margin) loss + 1e-4·Σp², learning rate from 1.0 down to 0.1; the flags "
+            "below change the network, loss, optimizer and data. A progress bar shows on a "
+            "terminal; the last line gives the final loss and accuracy."
         ),
     )
     t.add_argument("dataset", choices=["moons", "xor", "spirals"], help="the dataset")
