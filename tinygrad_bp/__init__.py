@@ -17,6 +17,7 @@ from .layer import Net, weighted_sum, weighted_sums
 from .ops import op, total
 from .render import render, render_bytes
 from .stepper import Step, Stepper, save_stepper, stepper_html
+from .trace import Traced, TraceError, trace
 
 __all__ = [
     "Derivation",
@@ -44,6 +45,9 @@ __all__ = [
     "tanh",
     "topological_order",
     "total",
+    "trace",
+    "Traced",
+    "TraceError",
     "Value",
     "weighted_sum",
     "weighted_sums",
