@@ -21,7 +21,7 @@ from graphgen import VALUE_FUNCTIONS, evaluate, random_graph
 from hypothesis import HealthCheck, given, note, settings
 from hypothesis import strategies as st
 
-from nn import MLP, SGD, hinge, l2, mazur
+from nn import MLP, SGD, fit, hinge, l2, make_moons, mazur
 from nn.losses import _hinge
 from tinygrad_bp import (
     Value,
@@ -481,3 +481,63 @@ def test_per_example_errors_name_the_example() -> None:
         traced([(1.0, 1.0, 3.0)])
     with pytest.raises(TypeError, match="call it with the examples"):
         traced()
+
+
+# -- training: traced by default, the same numbers as interpreted ------------------------
+
+
+def test_fit_traced_and_interpreted_give_the_same_history_and_weights() -> None:
+    X, y = make_moons(40, seed=2, signed=True)
+    a, b = MLP(2, [8, 8, 1], seed=2), MLP(2, [8, 8, 1], seed=2)
+    traced = fit(a, X, y, steps=15)
+    interpreted_run = fit(b, X, y, steps=15, trace=False)
+    assert traced.losses == interpreted_run.losses
+    assert traced.accuracies == interpreted_run.accuracies
+    assert a.get_weights() == b.get_weights()
+    assert [p.grad for p in a.parameters()] == [p.grad for p in b.parameters()]
+
+
+def replacing_at_step_2(model: MLP) -> Callable[[int], float]:
+    """A schedule that, before update 2, makes one neuron's weights new Values."""
+
+    def schedule(k: int) -> float:
+        if k == 2:
+            neuron = model.layers[0].neurons[0]
+            neuron.w = tuple(Value(w.data, w.label) for w in neuron.w)
+        return 0.1
+
+    return schedule
+
+
+def test_fit_traces_again_when_a_parameter_is_replaced() -> None:
+    X, y = make_moons(20, seed=3, signed=True)
+    runs = []
+    for trace_it in (True, False):
+        model = MLP(2, [4, 1], seed=3)
+        # The optimizer keeps the old Values: they get gradients only if the trace reads them.
+        optimizer = SGD(model.parameters(), lr=0.1)
+        schedule = replacing_at_step_2(model)
+        history = fit(model, X, y, 5, optimizer=optimizer, schedule=schedule, trace=trace_it)
+        runs.append((history.losses, model.get_weights()))
+    assert runs[0] == runs[1]
+
+
+def test_fit_checks_labels_as_the_full_batch_loss_does() -> None:
+    with pytest.raises(ValueError, match=r"hinge: labels must be -1 or \+1, got 0.0 at index 1"):
+        fit(MLP(2, [4, 1]), [[0.0, 1.0], [1.0, 0.0]], [1, 0], steps=1)
+
+
+def test_mazur_train_traced_and_interpreted_agree_to_the_bit() -> None:
+    a, b = mazur.network(), mazur.network()
+    fa = mazur.train(a, 2500)  # more than one chunk of traced updates
+    fb = mazur.train(b, 2500, trace=False)
+    assert fa.E_total.data == fb.E_total.data
+    assert a.get_weights() == b.get_weights()
+    assert round(mazur.train(mazur.network(), 10_000).E_total.data, 9) == 0.000035102
+
+
+def test_the_article_as_code() -> None:
+    code = mazur.code()
+    assert "net_h1 = w1 * i1 + w2 * i2 + b1" in code
+    assert "g_w5 = out_h1 * g_net_o1" in code
+    assert "E_total = E_o1 + E_o2" in code
