@@ -25,6 +25,7 @@ from nn import MLP, SGD, fit, hinge, l2, make_moons, mazur
 from nn.losses import _hinge
 from tinygrad_bp import (
     Value,
+    cli,
     math_rules,
     no_grad,
     op,
@@ -541,3 +542,32 @@ def test_the_article_as_code() -> None:
     assert "net_h1 = w1 * i1 + w2 * i2 + b1" in code
     assert "g_w5 = out_h1 * g_net_o1" in code
     assert "E_total = E_o1 + E_o2" in code
+
+
+# -- the command line ------------------------------------------------------------------
+
+
+def test_mazur_code_prints_the_article_as_python(capsys: pytest.CaptureFixture[str]) -> None:
+    assert cli.main(["mazur", "--code"]) == 0
+    out = capsys.readouterr().out
+    assert out == mazur.code()
+    compile(out, "<mazur --code>", "exec")
+    assert "    net_h1 = w1 * i1 + w2 * i2 + b1\n" in out
+
+
+def test_mazur_with_and_without_trace_prints_the_same(capsys: pytest.CaptureFixture[str]) -> None:
+    outs = []
+    for extra in ([], ["--no-trace"]):
+        assert cli.main(["mazur", "--steps", "1500", *extra]) == 0
+        outs.append(capsys.readouterr().out)
+    assert outs[0] == outs[1]
+    assert "After 1500 updates: E_total = " in outs[0]
+
+
+def test_train_with_and_without_trace_ends_the_same(capsys: pytest.CaptureFixture[str]) -> None:
+    finals = []
+    for extra in ([], ["--no-trace"]):
+        assert cli.main(["train", "moons", "--steps", "8", *extra]) == 0
+        last = capsys.readouterr().out.strip().splitlines()[-1]
+        finals.append(last.split(" in ")[0])  # the time differs
+    assert finals[0] == finals[1] and finals[0].startswith("final loss ")

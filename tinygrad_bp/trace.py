@@ -227,6 +227,7 @@ class _Writer:
         self.grad_of: dict[Value, str] = {}
         self.rules: dict[str, Callable[..., Any]] = {}  # name -> rule, for the namespace
         self.rule_names: dict[int, str] = {}
+        self.called: list[tuple[str, str]] = []  # (name, op name) of each rule called
         self.steps: dict[Value, _Step] = {}
 
     def reserve(self, base: str) -> str:
@@ -252,6 +253,7 @@ class _Writer:
             name = self.names.new(base)
             self.rule_names[key] = name
             self.rules[name] = op.rule
+            self.called.append((name, op.name))
         return self.rule_names[key]
 
     def step(self, node: Value) -> _Step:
@@ -347,6 +349,19 @@ class _Backward:
             # Nothing flows back through a net whose gradient is 0, as in Net.backprop.
             self.lines.append(f"if {g} != 0.0 or not isfinite({step.name}):")
             self.lines += ["    " + line for line in block]
+
+
+def _called(writer: _Writer) -> list[str]:
+    """A comment naming the ops whose rules are called, not written out."""
+    if not writer.called:
+        return []
+    # An op's name goes into the comment only if no character of it can end
+    # the comment's line (str.isprintable is False for every line break).
+    shown = [
+        f"{name} (op {op})" if op != name and op.isprintable() and len(op) <= 40 else name
+        for name, op in writer.called
+    ]
+    return [f"# Called through their rules, as the engine calls them: {', '.join(shown)}"]
 
 
 def _indent(lines: Iterable[str], level: int) -> list[str]:
@@ -524,7 +539,7 @@ class Traced:
         parts = self._write(writer)
         root = writer.name_of[self.root]
         name = writer.reserve(identifier(self._fn_name or root, "root") + "_pass")
-        lines = ["# The values of the leaves now", *parts.loads]
+        lines = [*_called(writer), "# The values of the leaves now", *parts.loads]
         if self._example is None:
             lines += parts.body
         else:
@@ -589,6 +604,7 @@ class Traced:
             *(f"{writer.name_of[p]} -= lr * {g}" for p, g in zip(params, grads)),
         ]
         lines = [
+            *_called(writer),
             "# The values of the leaves: the parameters change, the rest are constants",
             *parts.loads,
             "done = 0",
