@@ -184,7 +184,7 @@ def train(
                 if stop.requested:
                     raise TrainingInterrupted(made, steps)
                 chunk = min(CHUNK, steps - made)
-                done, _ = traced.sgd(optimizer.params, optimizer.lr, chunk)
+                done = traced.sgd(optimizer.params, optimizer.lr, chunk)
                 made += done
                 if done < chunk:
                     optimizer.step()  # a gradient is inf or NaN: SGD says which, and stops

@@ -59,7 +59,12 @@ class Template:
     of arguments functions of the arguments' code (``local`` also of the
     value's name). ``skip_zero``: the engine passes nothing back through
     such a node while its gradient is 0 and its value finite (a ``Net``),
-    and neither does the generated code.
+    and neither does the generated code where that gradient comes through
+    ops that ``gate`` (a local derivative often exactly 0: relu, the hinge)
+    or rule calls; elsewhere the test would cost more than it saves, and
+    adding 0 changes no sum. ``raises``: the expressions can raise (out of
+    a domain, a division by 0); a value nothing reads may be left out of a
+    training loop only where they cannot.
     """
 
     value: str | Callable[[Sequence[str]], str]
@@ -67,6 +72,7 @@ class Template:
     grad: tuple[str | None, ...] = ()
     skip_zero: bool = False
     gates: bool = False
+    raises: bool = False
 
     def value_code(self, args: Sequence[str], out: str) -> str:
         if isinstance(self.value, str):
@@ -108,15 +114,16 @@ TEMPLATES: dict[Callable[..., object], Template] = {
     rules.add: Template("{0} + {1}", ("1.0", "1.0")),
     rules.sub: Template("{0} - {1}", ("1.0", "-1.0")),
     rules.mul: Template("{0} * {1}", ("{1}", "{0}")),
-    rules.div: Template("{0} / {1}", ("1.0 / {1}", "-{out} / {1}")),
+    rules.div: Template("{0} / {1}", ("1.0 / {1}", "-{out} / {1}"), raises=True),
     rules.neg: Template("-{0}", ("-1.0",)),
-    rules.mod: Template("{0} % {1}", ("1.0", "-({0} // {1})")),
-    rules.exp: Template("exp({0})", ("{out}",)),
-    rules.log: Template("log({0})", ("1.0 / {0}",)),
+    rules.mod: Template("{0} % {1}", ("1.0", "-({0} // {1})"), raises=True),
+    rules.exp: Template("exp({0})", ("{out}",), raises=True),
+    rules.log: Template("log({0})", ("1.0 / {0}",), raises=True),
     rules.tanh: Template("tanh({0})", ("1.0 - {out} * {out}",)),
-    # exp only ever of a number <= 0, as in the rule: no overflow.
+    # exp only ever of a number <= 0, as in the rule: no overflow. z is the
+    # generated code's one scratch name, e^x for x < 0.
     rules.sigmoid: Template(
-        "1.0 / (1.0 + exp(-{0})) if {0} >= 0.0 else exp({0}) / (1.0 + exp({0}))",
+        "1.0 / (1.0 + exp(-{0})) if {0} >= 0.0 else (z := exp({0})) / (1.0 + z)",
         ("{out} * (1.0 - {out})",),
     ),
     # 1 above 0 and for NaN, 0 at and below 0 (-0.0 stays -0.0).
@@ -130,10 +137,10 @@ TEMPLATES: dict[Callable[..., object], Template] = {
     rules.total: Template(_sum, lambda args, out: ["1.0"] * len(args)),
     rules.weighted_sum: Template(_weighted_sum, _weighted_sum_local, skip_zero=True),
     math_rules.sqrt: Template(
-        "sqrt({0})", ("0.5 / {out} if {out} != 0.0 else copysign(inf, {out})",)
+        "sqrt({0})", ("0.5 / {out} if {out} != 0.0 else copysign(inf, {out})",), raises=True
     ),
-    math_rules.sin: Template("sin({0})", ("cos({0})",)),
-    math_rules.cos: Template("cos({0})", ("-sin({0})",)),
-    math_rules.tan: Template("tan({0})", ("1.0 + {out} * {out}",)),
+    math_rules.sin: Template("sin({0})", ("cos({0})",), raises=True),
+    math_rules.cos: Template("cos({0})", ("-sin({0})",), raises=True),
+    math_rules.tan: Template("tan({0})", ("1.0 + {out} * {out}",), raises=True),
     math_rules.atan: Template("atan({0})", ("1.0 / (1.0 + {0} * {0})",)),
 }

@@ -14,7 +14,7 @@ network written with lists of floats (no lists, no loops over weights).
 >>> c = a * b + a
 >>> c.label = "c"
 >>> traced = trace(c)
->>> print(traced.source)  # doctest: +NORMALIZE_WHITESPACE
+>>> print(traced.source, end="")
 def c_pass(leaves):
     # The values of the leaves now
     a = leaves[0].data
@@ -24,10 +24,10 @@ def c_pass(leaves):
     c = mul + a
     # The backward pass: g_x is ∂c/∂x, its children first
     g_c = 1.0
-    g_mul = g_c
-    g_a = g_c
-    g_a += b * g_mul
-    g_b = a * g_mul
+    g_mul = 1.0
+    g_a = 1.0
+    g_a += b
+    g_b = a
     # The leaves accumulate, as backward() does
     leaves[0].grad += g_a
     leaves[1].grad += g_b
@@ -59,6 +59,7 @@ import functools
 import inspect
 import keyword
 import re
+from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -74,7 +75,7 @@ __all__ = ["trace", "Traced", "TraceError"]
 # Names of the generated code's own: the arguments and the sums it keeps.
 RESERVED = (
     *("leaves", "examples", "seed", "terms", "outputs", "steps", "lr", "done", "_"),
-    *("leaf", "g", "k", "p", "zip", "range", "reversed"),
+    *("leaf", "g", "k", "p", "z", "zip", "range", "reversed"),
 )
 # Up to this many leaves, each is read and written back in a statement of its
 # own; past it, in one (compiling costs by the statement, not by the name).
@@ -88,6 +89,7 @@ class TraceError(Exception):
 # -- names -------------------------------------------------------------------------------
 
 
+@functools.lru_cache(maxsize=4096)
 def identifier(text: str, fallback: str = "v") -> str:
     """``text`` as a harmless Python identifier: letters, digits and underscores only.
 
@@ -143,6 +145,8 @@ def _binds_tighter_than_times(expression: str) -> bool:
 
 def _times(d: str, g: str) -> str:
     """Source for d · g, as the engine multiplies: 1 · g is g, -1 · g is -g exactly."""
+    if g == "1.0":
+        return d
     if d == "1.0":
         return g
     if d == "-1.0":
@@ -309,6 +313,9 @@ class _Backward:
         self.needs = needs
         self.defined = set(defined)  # gradient variables that exist at this point
         self.gated: set[Value] = set()  # nodes whose gradient often is exactly 0
+        # Gradients known to be exactly 1.0 (the seed, through + and Σ): d · 1.0
+        # is d to the last bit, so the multiplication is left out.
+        self.ones: set[str] = set()
         self.lines: list[str] = []
 
     def add(self, target: Value, expression: str, block: list[str] | None = None) -> None:
@@ -316,9 +323,12 @@ class _Backward:
         g = self.w.grad(target)
         if g in self.defined:
             line = f"{g} += {expression}"
+            self.ones.discard(g)
         elif block is None:
             line = f"{g} = {expression}"
             self.defined.add(g)
+            if expression == "1.0":
+                self.ones.add(g)
         else:  # first defined inside an if: start it at 0 before the if
             self.lines.append(f"{g} = 0.0")
             self.defined.add(g)
@@ -335,9 +345,12 @@ class _Backward:
         ]
         if not edges:
             return
+        one = g in self.ones
+        if one:
+            g = "1.0"
         template = step.template
         local = template.local_code(step.args, step.name) if template is not None else None
-        skip = template is not None and template.skip_zero and step.node in self.gated
+        skip = template is not None and template.skip_zero and step.node in self.gated and not one
         block: list[str] | None = [] if skip else None
         for k, parent in edges:
             written = template.grad_code(k, step.args, step.name, g) if template else None
@@ -349,6 +362,27 @@ class _Backward:
             # Nothing flows back through a net whose gradient is 0, as in Net.backprop.
             self.lines.append(f"if {g} != 0.0 or not isfinite({step.name}):")
             self.lines += ["    " + line for line in block]
+
+
+_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+
+
+def _without_dead_stores(lines: list[str], names: set[str]) -> list[str]:
+    """``lines`` without the assignments to ``names`` that no other line reads."""
+    code = [line for line in lines if not line.lstrip().startswith("#")]
+    uses = Counter(n for line in code for n in _NAME.findall(line))
+    kept = list(lines)
+    while True:
+        dead = []
+        for k, line in enumerate(kept):
+            target, eq, _ = line.strip().partition(" = ")
+            if eq and target in names and uses[target] == 1:
+                dead.append(k)
+        if not dead:
+            return kept
+        for k in dead:
+            uses.subtract(_NAME.findall(kept[k]))
+        kept = [line for k, line in enumerate(kept) if k not in set(dead)]
 
 
 def _called(writer: _Writer) -> list[str]:
@@ -431,8 +465,8 @@ class Traced:
         self._order = order
         self._shape = self._structure(order)
         self._fn_name = fn_name
-        self.source, self._function = self._generate()
-        self._sgd: dict[tuple[Value, ...], tuple[str, Callable[..., Any]]] = {}
+        self._generated: tuple[str, Callable[..., Any]] | None = None  # made when first needed
+        self._sgd: dict[tuple[tuple[Value, ...], bool], tuple[str, Callable[..., Any]]] = {}
 
     # -- the structure, to tell whether the graph changed
     @staticmethod
@@ -571,17 +605,30 @@ class Traced:
         source = "\n".join([f"def {name}({signature}):", *_indent(lines, 1)]) + "\n"
         return source, _compile(source, name, writer.rules)
 
+    @property
+    def source(self) -> str:
+        """The generated Python: the forward pass, then the backward pass."""
+        return self._compiled()[0]
+
+    def _compiled(self) -> tuple[str, Callable[..., Any]]:
+        if self._generated is None:
+            self._generated = self._generate()
+        return self._generated
+
     # -- the SGD loop
     def sgd_source(self, parameters: Sequence[Value]) -> str:
-        """The generated training loop ``sgd`` runs for these parameters."""
+        """The generated training loop ``sgd`` runs for these parameters (see ``sgd``)."""
         return self._sgd_function(parameters)[0]
 
-    def _sgd_function(self, parameters: Sequence[Value]) -> tuple[str, Callable[..., Any]]:
+    def _sgd_function(
+        self, parameters: Sequence[Value], checked: bool = False
+    ) -> tuple[str, Callable[..., Any]]:
+        """The loop for these parameters: checked, it tests every step's gradients."""
         if self._example is not None:
             raise TraceError("sgd() trains the trace of a graph; call a function's trace instead")
         params = tuple(dict.fromkeys(parameters))
-        if params in self._sgd:
-            return self._sgd[params]
+        if (params, checked) in self._sgd:
+            return self._sgd[params, checked]
         is_leaf = set(self.leaves)
         for k, p in enumerate(params):
             if p not in is_leaf:
@@ -595,27 +642,43 @@ class Traced:
         root = writer.name_of[self.root]
         name = writer.reserve(identifier(self._fn_name or root, "root") + "_sgd")
         grads = [writer.grad(p) for p in params]
-        finite = " + ".join(f"{g} * 0.0" for g in grads)
-        update = [
-            "# An inf or NaN gradient: stop before the update, as SGD.step does",
-            f"if {finite} != 0.0:",
-            "    break",
-            "# Every parameter at once: p⁺ = p − lr·∂/∂p",
-            *(f"{writer.name_of[p]} -= lr * {g}" for p, g in zip(params, grads)),
-        ]
+        values = [writer.name_of[p] for p in params]
+        # What nothing reads is left out of the loop: a gradient's store (g_E_o1 =
+        # 1.0), a value no gradient needs (E_total), where computing it cannot raise.
+        pure = {
+            step.name
+            for step in writer.steps.values()
+            if step.template is not None and not step.template.raises
+        }
+        dead = (set(writer.grad_of.values()) | pure) - set(grads) - set(values)
+        body = _without_dead_stores(parts.body, dead)
+        update = ["# Every parameter at once: p⁺ = p − lr·∂/∂p"]
+        update += [f"{p} -= lr * {g}" for p, g in zip(values, grads)]
+        if checked:
+            finite = " + ".join(f"{g} * 0.0" for g in grads)
+            update[:0] = [
+                "# An inf or NaN gradient: stop before the update, as SGD.step does",
+                f"if {finite} != 0.0:",
+                "    break",
+            ]
         lines = [
             *_called(writer),
             "# The values of the leaves: the parameters change, the rest are constants",
             *parts.loads,
             "done = 0",
             "for done in range(steps):",
-            *_indent([*parts.body, *update], 1),
+            *_indent([*body, *update], 1),
             "else:",
             "    done = steps",
-            "# The parameters, and their gradients at the last step",
         ]
+        if not checked:
+            # An inf or NaN gradient leaves an inf or NaN parameter behind: once
+            # NaN, always NaN, and p − lr·(±inf) is ∓inf. Then nothing is written
+            # back, and the checked loop runs again from the same leaves.
+            finite = " + ".join(f"{x} * 0.0" for x in [*values, *grads])
+            lines += [f"if {finite} != 0.0:", "    return -1"]
+        lines.append("# The parameters, and their gradients at the last step")
         places = [str(parts.index[p]) for p in params]
-        values = [writer.name_of[p] for p in params]
         if len(params) <= SPELLED_OUT:
             for place, value, g in zip(places, values, grads):
                 lines += [f"leaves[{place}].data = {value}", f"leaves[{place}].grad = {g}"]
@@ -626,13 +689,13 @@ class Traced:
                 "    leaves[k].data = p",
                 "    leaves[k].grad = g",
             ]
-        lines.append(f"return done, {root}")
+        lines.append("return done")
         source = "\n".join([f"def {name}(leaves, steps, lr):", *_indent(lines, 1)]) + "\n"
         result = (source, _compile(source, name, writer.rules))
-        self._sgd[params] = result
+        self._sgd[params, checked] = result
         return result
 
-    def sgd(self, parameters: Sequence[Value], lr: float, steps: int) -> tuple[int, float]:
+    def sgd(self, parameters: Sequence[Value], lr: float, steps: int) -> int:
         """``steps`` updates of plain SGD, p⁺ = p − lr·∂root/∂p, in the generated loop.
 
         The same numbers as ``steps`` times zero_grad(), ``root.backward()``
@@ -640,30 +703,32 @@ class Traced:
         afterwards each parameter holds its ``.data`` after the updates and
         the ``.grad`` of the last step. Only the parameters are read back
         and written; the other leaves are constants of the loop (their
-        ``.grad`` is left alone). Returns the updates made and the root's
-        value at the last step, before its update. An inf or NaN gradient
-        stops the loop before that update, with the gradients of that step
-        in ``.grad``: then fewer updates were made than asked for.
+        ``.grad`` is left alone). Returns the number of updates made: an inf
+        or NaN gradient stops the loop before that update, with the
+        gradients of that step in ``.grad``, as ``SGD.step`` refuses it.
         """
         if isinstance(steps, bool) or not isinstance(steps, int) or steps < 0:
             raise ValueError(f"sgd: steps must be a whole number >= 0, got {steps!r}")
         if steps == 0:
-            return 0, self.root.data
-        _, function = self._sgd_function(parameters)
+            return 0
         leaves = self.leaves
         try:
-            done, value = function(leaves, steps, lr)
+            done = self._sgd_function(parameters)[1](leaves, steps, lr)
+            if done < 0:  # an inf or NaN on the way: the checked loop stops where SGD would
+                done = self._sgd_function(parameters, checked=True)[1](leaves, steps, lr)
         except (ArithmeticError, ValueError, TypeError) as error:
-            # The loop's state went with the error: take the steps again one
-            # at a time from where the loop began, to stop where a rule fails.
-            for _ in range(steps):
+            # The loop's state went with the error (nothing was written back):
+            # take the steps again one at a time, to stop where a rule fails.
+            checked = self._sgd_function(parameters, checked=True)[1]
+            for made in range(steps):
                 try:
-                    function(leaves, 1, lr)
+                    if checked(leaves, 1, lr) == 0:
+                        return made
                 except (ArithmeticError, ValueError, TypeError):
                     self._diagnose()
                     raise error from None
             raise
-        return int(done), float(value)
+        return int(done)
 
     # -- calling
     def __call__(self, examples: Iterable[Any] | None = None, *, mean: bool = False) -> float:
@@ -682,7 +747,7 @@ class Traced:
             if examples is not None:
                 raise TypeError("this trace is of one graph: call it without examples")
             try:
-                return float(self._function(self.leaves))
+                return float(self._compiled()[1](self.leaves))
             except (ArithmeticError, ValueError, TypeError):
                 self._diagnose()
                 raise
@@ -694,7 +759,7 @@ class Traced:
             raise ValueError("no examples: expected at least one")
         seed = 1.0 / n if mean else 1.0
         try:
-            result = self._function(self.leaves, batch, seed)
+            result = self._compiled()[1](self.leaves, batch, seed)
         except (ArithmeticError, ValueError, TypeError):
             self._diagnose(batch)
             raise
@@ -763,6 +828,11 @@ def _same(a: tuple[Operand, ...], b: tuple[Operand, ...]) -> bool:
 
 # Compiled code by its source: the same shape traced again is not compiled again.
 _compiled: dict[str, Any] = {}
+
+
+def forget_compiled() -> None:
+    """Empty the cache of compiled code (to time a trace from scratch)."""
+    _compiled.clear()
 
 
 def _compile(source: str, name: str, rules: dict[str, Callable[..., Any]]) -> Callable[..., Any]:
