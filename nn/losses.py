@@ -110,9 +110,9 @@ def _hinge(score: float, label: float) -> tuple[float, tuple[float, float]]:
     return 0.0, (0.0, 0.0)
 
 
-# z is the generated code's scratch name: the margin, computed once.
+# _z is the generated code's scratch name: the margin, computed once.
 TEMPLATES[_hinge.rule] = Template(
-    "z if (z := 1.0 - {1} * {0}) > 0.0 else 0.0",
+    "_z if (_z := 1.0 - {1} * {0}) > 0.0 else 0.0",
     ("-{1} if {out} > 0.0 else 0.0", "-{0} if {out} > 0.0 else 0.0"),
     gates=True,
 )

@@ -120,10 +120,10 @@ TEMPLATES: dict[Callable[..., object], Template] = {
     rules.exp: Template("exp({0})", ("{out}",), raises=True),
     rules.log: Template("log({0})", ("1.0 / {0}",), raises=True),
     rules.tanh: Template("tanh({0})", ("1.0 - {out} * {out}",)),
-    # exp only ever of a number <= 0, as in the rule: no overflow. z is the
-    # generated code's one scratch name, e^x for x < 0.
+    # exp only ever of a number <= 0, as in the rule: no overflow. _z is the
+    # generated code's scratch name (no label becomes a name starting with _).
     rules.sigmoid: Template(
-        "1.0 / (1.0 + exp(-{0})) if {0} >= 0.0 else (z := exp({0})) / (1.0 + z)",
+        "1.0 / (1.0 + exp(-{0})) if {0} >= 0.0 else (_z := exp({0})) / (1.0 + _z)",
         ("{out} * (1.0 - {out})",),
     ),
     # 1 above 0 and for NaN, 0 at and below 0 (-0.0 stays -0.0).

@@ -20,11 +20,11 @@ def c_pass(leaves):
     a = leaves[0].data
     b = leaves[1].data
     # The forward pass, parents first
-    mul = a * b
-    c = mul + a
+    mul1 = a * b
+    c = mul1 + a
     # The backward pass: g_x is ∂c/∂x, its children first
     g_c = 1.0
-    g_mul = 1.0
+    g_mul1 = 1.0
     g_a = 1.0
     g_a += b
     g_b = a
@@ -75,7 +75,7 @@ __all__ = ["trace", "Traced", "TraceError"]
 # Names of the generated code's own: the arguments and the sums it keeps.
 RESERVED = (
     *("leaves", "examples", "seed", "terms", "outputs", "steps", "lr", "done", "_"),
-    *("leaf", "g", "k", "p", "z", "zip", "range", "reversed"),
+    *("zip", "range", "reversed"),
 )
 # Up to this many leaves, each is read and written back in a statement of its
 # own; past it, in one (compiling costs by the statement, not by the name).
@@ -114,6 +114,7 @@ class _Names:
 
     def __init__(self, reserved: Iterable[str]) -> None:
         self.used = set(reserved)
+        self.counts: dict[str, int] = {}
 
     def new(self, base: str) -> str:
         name, k = base, 1
@@ -122,6 +123,17 @@ class _Names:
             name = f"{base}_{k}"
         self.used.add(name)
         return name
+
+    def numbered(self, base: str) -> str:
+        """``base`` with the first free number: mul1, mul2 ..."""
+        k = self.counts.get(base, 0)
+        while True:
+            k += 1
+            name = f"{base}{k}" if base[-1].isalpha() else f"{base}_{k}"
+            if name not in self.used:
+                self.counts[base] = k
+                self.used.add(name)
+                return name
 
 
 def literal(x: float) -> str:
@@ -238,8 +250,12 @@ class _Writer:
         return self.names.new(base)
 
     def name(self, node: Value, fallback: str) -> str:
+        """The node's label as a name; unlabelled, its op's name numbered: mul1, tanh2."""
         if node not in self.name_of:
-            self.name_of[node] = self.names.new(identifier(node.label, fallback))
+            if node.label and identifier(node.label, ""):
+                self.name_of[node] = self.names.new(identifier(node.label))
+            else:
+                self.name_of[node] = self.names.numbered(fallback)
         return self.name_of[node]
 
     def grad(self, node: Value) -> str:
@@ -593,8 +609,8 @@ class Traced:
             lines += [f"leaves[{k}].grad += {g}" for k, g in enumerate(grads) if g in parts.defined]
         else:
             defined = [g if g in parts.defined else "0.0" for g in grads]
-            lines.append(f"for leaf, g in zip(leaves, ({', '.join(defined)})):")
-            lines.append("    leaf.grad += g")
+            lines.append(f"for _leaf, _g in zip(leaves, ({', '.join(defined)})):")
+            lines.append("    _leaf.grad += _g")
         if self._example is None:
             lines.append(f"return {root}")
             signature = "leaves"
@@ -684,10 +700,10 @@ class Traced:
                 lines += [f"leaves[{place}].data = {value}", f"leaves[{place}].grad = {g}"]
         else:
             lines += [
-                f"for k, p, g in zip(({', '.join(places)}), ({', '.join(values)}), "
+                f"for _k, _p, _g in zip(({', '.join(places)}), ({', '.join(values)}), "
                 f"({', '.join(grads)})):",
-                "    leaves[k].data = p",
-                "    leaves[k].grad = g",
+                "    leaves[_k].data = _p",
+                "    leaves[_k].grad = _g",
             ]
         lines.append("return done")
         source = "\n".join([f"def {name}(leaves, steps, lr):", *_indent(lines, 1)]) + "\n"
