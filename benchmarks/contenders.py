@@ -20,7 +20,8 @@ from operator import mul
 from typing import Any, Protocol
 
 from nn import MLP, hinge, l2, mazur
-from tinygrad_bp import Value
+from nn.train import SVMLoss
+from tinygrad_bp import Traced, Value, trace
 
 # weights[layer][neuron][input] and biases[layer][neuron], as plain floats.
 Weights = list[list[list[float]]]
@@ -125,6 +126,45 @@ class TinygradMoons:
         for p in params:
             p.data -= lr * p.grad
         return loss.data
+
+    def parameters(self) -> list[float]:
+        return [p.data for p in self.params]
+
+
+class TracedMoons:
+    """tinygrad_bp traced: one point's graph traced once, the step as generated code.
+
+    The same loss as TinygradMoons (``nn.svm_loss``'s term for one point, the
+    penalty once), looped over the points inside the generated function; the
+    trace, code generation and compilation happen here, not in ``step``.
+    """
+
+    name = "tinygrad_bp traced"
+
+    def __init__(self, problem: MoonsProblem) -> None:
+        self.problem = problem
+        self.model = MLP.from_weights(problem.weights, problem.biases, "relu", None)
+        self.params = self.model.parameters()
+        self.examples = list(zip(problem.points, problem.labels))
+        self.traced = self.trace()
+
+    def trace(self) -> Traced:
+        """Trace one point's term, generate its code and compile it."""
+        loss = SVMLoss(self.problem.alpha)
+        x, label = self.examples[0]
+        return trace(
+            lambda x, y: loss.term(self.model, x, y), x, label, penalty=loss.penalty(self.model)
+        )
+
+    def step(self) -> float:
+        params = self.params
+        for p in params:
+            p.grad = 0.0
+        loss = self.traced(self.examples, mean=True)
+        lr = self.problem.learning_rate
+        for p in params:
+            p.data -= lr * p.grad
+        return loss
 
     def parameters(self) -> list[float]:
         return [p.data for p in self.params]
@@ -391,7 +431,15 @@ def micrograd_chain(depth: int) -> tuple[Any, Any]:
 
 
 def article_tinygrad(updates: int) -> float:
-    """E_total after ``updates`` updates of the article's network, with nn.mazur."""
+    """E_total after ``updates`` updates of the article's network, with nn.mazur, interpreted."""
+    return mazur.train(mazur.network(), updates, trace=False).E_total.data
+
+
+def article_traced(updates: int) -> float:
+    """The same, traced: one forward pass traced, then the updates as a generated SGD loop.
+
+    The trace and its code generation are timed with the updates.
+    """
     return mazur.train(mazur.network(), updates).E_total.data
 
 

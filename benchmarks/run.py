@@ -2,6 +2,7 @@
 
     python benchmarks/run.py           the full run (a minute or two)
     python benchmarks/run.py --quick   small sizes: a smoke test that the contenders agree
+    python benchmarks/run.py --json results.json   ... and every figure written as JSON
 
 Each comparison runs its contenders interleaved in this one process (the
 order rotating between repetitions) and reports the median time and its
@@ -18,6 +19,7 @@ from __future__ import annotations
 import argparse
 import gc
 import importlib.metadata
+import json
 import os
 import platform
 import statistics
@@ -36,6 +38,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from benchmarks import contenders as c  # noqa: E402
 from tinygrad_bp import Value  # noqa: E402
+from tinygrad_bp.trace import forget_compiled  # noqa: E402
 
 MODES = ("on", "off")  # the cyclic garbage collector during a timed run
 
@@ -133,12 +136,20 @@ class Report:
 
     def __init__(self) -> None:
         self.targets: list[tuple[str, float, str, float]] = []  # (what, value, op, goal)
+        self.figures: dict[str, dict[str, Any]] = {}  # by section: every figure, for --json
 
     def target(self, what: str, value: float, op: str, goal: float) -> None:
         self.targets.append((what, value, op, goal))
 
+    def record(self, section: str, key: str, value: Any) -> None:
+        self.figures.setdefault(section, {})[key] = value
+
     def timing_table(
-        self, times: dict[tuple[str, str], list[float]], names: list[str], unit: str
+        self,
+        times: dict[tuple[str, str], list[float]],
+        names: list[str],
+        unit: str,
+        section: str = "",
     ) -> dict[tuple[str, str], float]:
         """Print medians and ratios to tinygrad_bp; return the ratios."""
         ratios: dict[tuple[str, str], float] = {}
@@ -153,6 +164,16 @@ class Report:
                 ratio = ms / median_ms(times["tinygrad_bp", mode])
                 ratios[name, mode] = ratio
                 row += [fmt_ms(ms), "1" if name == "tinygrad_bp" else fmt_ratio(ratio)]
+                if section:
+                    self.record(
+                        section,
+                        f"{name}, GC {mode}",
+                        {
+                            f"median {unit}": ms,
+                            "÷ tinygrad_bp": ratio,
+                            f"samples {unit}": [t * 1e3 for t in times[name, mode]],
+                        },
+                    )
             rows.append(row)
         table(header, rows)
         return ratios
@@ -163,7 +184,7 @@ class Report:
 
 def moons(sizes: Sizes, report: Report) -> None:
     problem = c.moons_problem(sizes.points, sizes.layers, seed=0)
-    runners: list[c.MoonsContender] = [c.TinygradMoons(problem)]
+    runners: list[c.MoonsContender] = [c.TinygradMoons(problem), c.TracedMoons(problem)]
     if available("micrograd"):
         runners.append(c.MicrogradMoons(problem))
     else:
@@ -203,7 +224,16 @@ def moons(sizes: Sizes, report: Report) -> None:
         f"All {len(names)} reached the same loss at each of {step} steps (to 1e-9)."
     )
     say()
-    ratios = report.timing_table(times, names, "ms")
+    ratios = report.timing_table(times, names, "ms", "moons")
+    say()
+    traced = ratios["tinygrad_bp traced", "on"] / ratios["hand-written floats", "on"]
+    cost = trace_cost(problem, sizes.repeats)
+    report.record("moons", "trace, generate and compile one point's graph, ms", cost)
+    say(
+        f"tinygrad_bp traced: {traced:.2f}× the hand-written floats' time (GC on). Tracing one "
+        f"point's graph, generating its code and compiling it, once before training: "
+        f"{fmt_ms(cost['median ms'])} ms ({cost['lines']:,} lines of Python)."
+    )
     say()
     for name in ("micrograd", "PyTorch"):
         if name in names:
@@ -214,6 +244,26 @@ def moons(sizes: Sizes, report: Report) -> None:
         "≤",
         2.5,
     )
+    report.target("moons step: tinygrad_bp traced ÷ hand-written floats (GC on)", traced, "≤", 0.8)
+    report.target("moons: trace + generate + compile one point, ms", cost["median ms"], "<", 100)
+
+
+def trace_cost(problem: c.MoonsProblem, repeats: int) -> dict[str, Any]:
+    """Milliseconds to trace one point's graph, generate its code and compile it, from cold."""
+    runner = c.TracedMoons(problem)
+    samples = []
+    for _ in range(max(repeats, 3)):
+        forget_compiled()
+        gc.collect()
+        start = time.perf_counter()
+        traced = runner.trace()
+        traced.source  # noqa: B018 -- generated and compiled when first asked for
+        samples.append(time.perf_counter() - start)
+    return {
+        "median ms": median_ms(samples),
+        "samples ms": [t * 1e3 for t in samples],
+        "lines": traced.source.count("\n"),
+    }
 
 
 # -- 2. the elementwise graph ------------------------------------------------------
@@ -260,7 +310,7 @@ def elementwise(sizes: Sizes, report: Report) -> None:
         "Both gave the same root and leaf gradients (to 1e-9)."
     )
     say()
-    ratios = report.timing_table(times, names, "ms")
+    ratios = report.timing_table(times, names, "ms", "elementwise")
     say()
     report.target("elementwise: micrograd ÷ tinygrad_bp (GC on)", ratios["micrograd", "on"], "≥", 4)
 
@@ -287,6 +337,8 @@ def elementwise(sizes: Sizes, report: Report) -> None:
             by_name[name] = graph_bytes(partial(op_chain, value, step, n_ops)) / n_ops
         rows.append([f"one {kind}", *(f"{by_name[n]:.0f}" for n in names), ratio_of(by_name)])
     table(["", *(f"{n}: bytes" for n in names), "micrograd ÷ tinygrad_bp"], rows)
+    for row in rows:
+        report.record("memory", f"bytes per op, {row[0]}", dict(zip(names, row[1:])))
     say()
     report.target(
         "memory: micrograd ÷ tinygrad_bp bytes per elementwise op",
@@ -385,6 +437,15 @@ def depth(sizes: Sizes, report: Report) -> None:
     )
     say(micrograd_note + ".")
     say()
+    for key, value in (
+        ("depth", n),
+        ("build ms", median_ms(times["build"])),
+        ("backward ms", median_ms(times["backward"])),
+        ("graph bytes", graph),
+        ("backward extra peak bytes", peak - graph),
+        ("micrograd", micrograd_note),
+    ):
+        report.record("depth", key, value)
 
 
 # -- 5. the article --------------------------------------------------------------------
@@ -394,11 +455,12 @@ def article(sizes: Sizes, report: Report) -> None:
     updates = sizes.updates
     runs = {
         "tinygrad_bp": lambda: c.article_tinygrad(updates),
+        "tinygrad_bp traced": lambda: c.article_traced(updates),
         "hand-written floats": lambda: c.article_floats(updates),
     }
     names = list(runs)
     times: dict[tuple[str, str], list[float]] = {(n, m): [] for n in names for m in MODES}
-    repeats = max(1, sizes.repeats // 2) if updates >= 10_000 else sizes.repeats
+    repeats = sizes.repeats  # the traced run and the floats' take milliseconds: noise needs many
     final: dict[str, float] = {}
     for k in range(repeats):
         for mode in MODES:
@@ -408,12 +470,20 @@ def article(sizes: Sizes, report: Report) -> None:
             c.check_agree("article: E_total", final)
     say(f"## The article: {updates:,} updates of Mazur's 2-2-2 network")
     say(
-        f"E_total after them: {final['tinygrad_bp']:.10g} from both "
-        f"(the reference: 3.5101878e-05 after 10,000); median of {repeats} per mode."
+        f"E_total after them: {final['tinygrad_bp']:.10g} from all {len(names)} "
+        f"(the reference: 3.5101878e-05 after 10,000); median of {repeats} per mode. "
+        "The traced run's time includes tracing the graph and generating its code."
     )
     say()
-    report.timing_table(times, names, "ms")
+    ratios = report.timing_table(times, names, "ms", "article")
     say()
+    report.record("article", "E_total", final["tinygrad_bp"])
+    report.target(
+        "article: tinygrad_bp traced ÷ hand-written floats (GC on)",
+        ratios["tinygrad_bp traced", "on"] / ratios["hand-written floats", "on"],
+        "≤",
+        1.0,
+    )
 
 
 # -- the run ---------------------------------------------------------------------------
@@ -458,6 +528,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--repeats", type=int, help="timed repetitions per mode (default 7; 2 quick)"
     )
+    parser.add_argument(
+        "--json", metavar="FILE", help="also write every figure of the run to FILE as JSON"
+    )
     args = parser.parse_args(argv)
     sizes = QUICK if args.quick else FULL
     if args.repeats is not None:
@@ -487,21 +560,46 @@ def main(argv: list[str] | None = None) -> int:
     say(f"Machine: {machine_note()}.")
     say()
     report = Report()
+    failed = None
     try:
         for name in args.only or list(SECTIONS):
             SECTIONS[name](sizes, report)
     except c.AgreementError as error:
+        failed = str(error)
         say(f"FAILED: the contenders disagree, so no time means anything. {error}")
-        return 1
-    if args.quick:
+    if failed is None and args.quick:
         say("(Quick sizes are far too small for the targets, which are for the full run.)")
-    elif report.targets:
+    elif failed is None and report.targets:
         say("## Targets (ratios from this run)")
         say()
         for what, value, op, goal in report.targets:
-            met = value >= goal if op == "≥" else value <= goal
-            say(f"- {what}: {value:.2f} (target {op} {goal:g}): {'met' if met else 'MISSED'}")
-    return 0
+            verdict = "met" if met(value, op, goal) else "MISSED"
+            say(f"- {what}: {value:.2f} (target {op} {goal:g}): {verdict}")
+    if args.json is not None:
+        document = {
+            "quick": args.quick,
+            "sizes": sizes.__dict__,
+            "contenders": versions,
+            "machine": machine_note(),
+            "failed": failed,
+            "sections": report.figures,
+            "targets": [
+                {"what": w, "value": v, "op": op, "goal": g, "met": met(v, op, g)}
+                for w, v, op, g in report.targets
+            ],
+        }
+        try:
+            with open(args.json, "w", encoding="utf-8") as f:
+                json.dump(document, f, indent=2, ensure_ascii=False)
+                f.write("\n")
+        except OSError as error:
+            say(f"cannot write {args.json!r}: {error.strerror or error}")
+            return 1
+    return 0 if failed is None else 1
+
+
+def met(value: float, op: str, goal: float) -> bool:
+    return {"≥": value >= goal, "≤": value <= goal, "<": value < goal}[op]
 
 
 if __name__ == "__main__":

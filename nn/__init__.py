@@ -18,7 +18,7 @@ from .losses import (
 from .module import ACTIVATIONS, MLP, Layer, Module, Neuron
 from .optim import SGD, Adam, Optimizer
 from .serialize import ModelFileError, load, load_into, save
-from .train import accuracy, fit, svm_loss
+from .train import ExampleLoss, accuracy, fit, svm_loss
 
 __all__ = [
     "ACTIVATIONS",
@@ -44,6 +44,7 @@ __all__ = [
     "load_into",
     "ModelFileError",
     "fit",
+    "ExampleLoss",
     "svm_loss",
     "accuracy",
 ]

@@ -21,6 +21,7 @@ import numbers
 from collections.abc import Sequence
 
 from tinygrad_bp import Value, op, rules, total
+from tinygrad_bp.templates import TEMPLATES, Template
 
 Operand = Value | float | int
 
@@ -30,6 +31,12 @@ def _half_squared(out: float, target: float) -> tuple[float, tuple[float, float]
     # ∂E/∂out = −(target − out): the article's ∂E_total/∂out_o1.
     diff = out - target
     return 0.5 * diff * diff, (diff, -diff)
+
+
+# Its template, for the code tinygrad_bp.trace generates: the rule's arithmetic, inline.
+TEMPLATES[_half_squared.rule] = Template(
+    "0.5 * ({0} - {1}) * ({0} - {1})", ("{0} - {1}", "-({0} - {1})")
+)
 
 
 def half_squared_errors(outputs: Sequence[Operand], targets: Sequence[Operand]) -> list[Value]:
@@ -100,6 +107,14 @@ def _hinge(score: float, label: float) -> tuple[float, tuple[float, float]]:
     if margin > 0.0:
         return margin, (-label, -score)
     return 0.0, (0.0, 0.0)
+
+
+# _z is the generated code's scratch name: the margin, computed once.
+TEMPLATES[_hinge.rule] = Template(
+    "_z if (_z := 1.0 - {1} * {0}) > 0.0 else 0.0",
+    ("-{1} if {out} > 0.0 else 0.0", "-{0} if {out} > 0.0 else 0.0"),
+    gates=True,
+)
 
 
 def hinge(scores: Sequence[Operand], labels: Sequence[Operand]) -> Value:

@@ -25,6 +25,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
 from tinygrad_bp import Explainer, Value, topological_order
+from tinygrad_bp.trace import trace as trace_graph
 
 from ._util import stop_requests
 from .losses import half_squared_errors
@@ -148,10 +149,25 @@ def train_step(model: MLP, optimizer: Optimizer) -> ForwardPass:
     return step
 
 
+# Traced updates run this many at a time between two looks for Ctrl-C.
+CHUNK = 1000
+
+
 def train(
-    model: MLP, steps: int, lr: float = LEARNING_RATE, train_biases: bool = False
+    model: MLP,
+    steps: int,
+    lr: float = LEARNING_RATE,
+    train_biases: bool = False,
+    *,
+    trace: bool = True,
 ) -> ForwardPass:
     """``steps`` updates of plain SGD; returns a forward pass with the final weights.
+
+    By default the graph of one forward pass is traced once and the updates
+    run as generated code (``Traced.sgd``), with the same numbers, to the
+    last bit, as ``trace=False``: ``train_step`` on a graph built anew for
+    every update. Traced, only the trained parameters are given gradients;
+    ``trace=False`` also accumulates into the fixed biases' ``.grad``.
 
     Ctrl-C stops between two updates and raises TrainingInterrupted saying
     how many were made.
@@ -160,6 +176,21 @@ def train(
     0.291027774
     """
     optimizer = SGD(trained_parameters(model, train_biases), lr=lr)
+    if trace:
+        traced = trace_graph(forward(model).E_total)
+        made = 0
+        with stop_requests() as stop:
+            while made < steps:
+                if stop.requested:
+                    raise TrainingInterrupted(made, steps)
+                chunk = min(CHUNK, steps - made)
+                done = traced.sgd(optimizer.params, optimizer.lr, chunk)
+                made += done
+                if done < chunk:
+                    optimizer.step()  # a gradient is inf or NaN: SGD says which, and stops
+            if stop.requested:
+                raise TrainingInterrupted(steps, steps)
+        return forward(model)
     with stop_requests() as stop:
         for k in range(steps):
             if stop.requested:
@@ -170,12 +201,23 @@ def train(
     return forward(model)
 
 
+def code() -> str:
+    """The article's network as generated code: its forward pass, then its backward pass.
+
+    >>> print(code().splitlines()[15])
+        net_h1 = w1 * i1 + w2 * i2 + b1
+    """
+    return trace_graph(forward(network()).E_total).source
+
+
 def _f(x: float) -> str:
     """The article's figures are written to 9 decimals."""
     return f"{x:.9f}"
 
 
-def report(steps: int = 1, train_biases: bool = False, explain: str | None = None) -> Iterator[str]:
+def report(
+    steps: int = 1, train_biases: bool = False, explain: str | None = None, *, trace: bool = True
+) -> Iterator[str]:
     """The article, reproduced: the lines ``tinygrad-bp mazur`` prints, one at a time.
 
     The setup, the forward pass, every gradient and updated weight, the
@@ -184,7 +226,8 @@ def report(steps: int = 1, train_biases: bool = False, explain: str | None = Non
     weight), then the chain rule for ∂E_total/∂explain as the article works
     it. The lines come as they are computed, so a long run shows the
     walkthrough first; a Ctrl-C in the training raises TrainingInterrupted
-    counting the walkthrough's update.
+    counting the walkthrough's update. The updates after the first run as
+    traced code unless ``trace=False``; the figures are the same.
 
     >>> lines = list(report())
     >>> next(line for line in lines if "∂E_total/∂w5" in line)
@@ -251,7 +294,7 @@ def report(steps: int = 1, train_biases: bool = False, explain: str | None = Non
 
     if steps > 1:
         try:
-            final = train(model, steps - 1, lr, train_biases)
+            final = train(model, steps - 1, lr, train_biases, trace=trace)
         except TrainingInterrupted as stop:
             raise TrainingInterrupted(stop.updates + 1, steps) from None
         error = final.E_total.data

@@ -20,11 +20,15 @@ from __future__ import annotations
 import sys
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from operator import is_not
 from typing import Any
 
 from tinygrad_bp import Value, no_grad
+from tinygrad_bp.trace import Traced
+from tinygrad_bp.trace import trace as trace_function
 
 from ._util import plural, stop_requests
+from .losses import _hinge as hinge_term
 from .losses import binary_cross_entropy_with_logits, hinge, l2, mse
 from .module import MLP
 from .optim import SGD, Optimizer
@@ -61,13 +65,69 @@ def scores(model: MLP, X: Points) -> list[Value]:
     return out  # type: ignore[return-value]
 
 
-def svm_loss(model: MLP, X: Points, y: Sequence[int], alpha: float = 1e-4) -> tuple[Value, float]:
-    """micrograd's moons loss, mean(max(0, 1 − yᵢ·scoreᵢ)) + alpha·Σp², and the accuracy."""
-    s = scores(model, X)
-    loss = hinge(s, y)
-    if alpha:
-        loss = loss + alpha * l2(model.parameters())
-    return loss, accuracy(s, y)
+class ExampleLoss:
+    """A loss that is the mean of one term per example plus a penalty on the parameters.
+
+    Such a loss says how it splits (``term`` for one example, ``penalty``),
+    so ``fit`` can trace one example's term and loop over the data in
+    generated code; calling it builds the whole batch's graph, as any
+    ``loss_fn``, and ``fit(trace=False)`` does that.
+    """
+
+    def term(self, model: MLP, x: Sequence[Value], label: Value) -> tuple[Value, Value]:
+        """One example's term of the loss, and the model's score for it."""
+        raise NotImplementedError
+
+    def penalty(self, model: MLP) -> Value | None:
+        """The part of the loss that depends on the parameters alone (None: no such part)."""
+        return None
+
+    def check(self, X: Points, y: Sequence[int]) -> None:
+        """Refuse data the full-batch loss would refuse (its terms see one example each)."""
+
+    def __call__(self, model: MLP, X: Points, y: Sequence[int]) -> tuple[Value, float]:
+        raise NotImplementedError
+
+
+class SVMLoss(ExampleLoss):
+    """micrograd's moons loss, mean(max(0, 1 − yᵢ·scoreᵢ)) + alpha·Σp², and the accuracy.
+
+    >>> from nn import MLP
+    >>> loss, acc = svm_loss(MLP(2, [4, 1], seed=0), [[0.5, 1.0], [1.0, -1.0]], [1, -1])
+    >>> round(loss.data, 6), acc
+    (1.134568, 0.0)
+    """
+
+    def __init__(self, alpha: float = 1e-4) -> None:
+        self.alpha = alpha
+
+    def __call__(
+        self, model: MLP, X: Points, y: Sequence[int], alpha: float | None = None
+    ) -> tuple[Value, float]:
+        alpha = self.alpha if alpha is None else alpha
+        s = scores(model, X)
+        loss = hinge(s, y)
+        if alpha:
+            loss = loss + alpha * l2(model.parameters())
+        return loss, accuracy(s, y)
+
+    def term(self, model: MLP, x: Sequence[Value], label: Value) -> tuple[Value, Value]:
+        score = model(x)
+        if not isinstance(score, Value):
+            raise ValueError(f"expected a model with one output, got {len(score)} outputs")
+        return hinge_term(score, label), score
+
+    def penalty(self, model: MLP) -> Value | None:
+        return self.alpha * l2(model.parameters()) if self.alpha else None
+
+    def check(self, X: Points, y: Sequence[int]) -> None:
+        for i, label in enumerate(y):
+            if label not in (-1, 1):
+                got = float(label)
+                raise ValueError(f"hinge: labels must be -1 or +1, got {got!r} at index {i}")
+
+
+svm_loss = SVMLoss()
 
 
 # The losses the ``train`` command offers, on the scores and the ±1 labels.
@@ -162,6 +222,7 @@ def fit(
     optimizer: Optimizer | None = None,
     schedule: Callable[[int], float] | None = None,
     progress: bool = False,
+    trace: bool = True,
 ) -> History:
     """Full-batch training: ``steps`` times forward, backward, update.
 
@@ -177,6 +238,15 @@ def fit(
     Ctrl-C stops training between two updates (a second Ctrl-C stops it at
     once) and raises TrainingInterrupted, which says how many updates the
     model holds.
+
+    With ``trace=True`` (the default) and a loss that splits per example
+    (an ``ExampleLoss``, as ``svm_loss``), one example's graph is traced
+    once and every step runs it as generated code over all the points,
+    with the same numbers, to the last bit, as ``trace=False``, which
+    builds and walks the whole batch's graph on every step. A model whose
+    parameters are replaced between steps is traced again. Any other
+    ``loss_fn`` runs interpreted. See ``tinygrad_bp.trace`` for what a
+    trace freezes: Python control flow on ``.data`` in the model.
     """
     if isinstance(steps, bool) or not isinstance(steps, int) or steps < 0:
         raise ValueError(f"fit: steps must be a whole number >= 0, got {steps!r}")
@@ -188,24 +258,35 @@ def fit(
         schedule = schedule or linear_decay(max(steps, 1))
         optimizer = SGD(model.parameters(), lr=schedule(0))
     history = History()
+    traced = None
+    if trace and isinstance(loss_fn, ExampleLoss) and steps:
+        loss_fn.check(X, y)
+        traced = _PerExample(loss_fn, model, X, y)
     bar = _progress_bar(steps) if progress else None
     try:
         with stop_requests() as stop:
             for k in range(steps):
                 if stop.requested:
                     raise TrainingInterrupted(k, steps, history)
-                loss, acc = loss_fn(model, X, y)
-                history.losses.append(loss.data)
-                history.accuracies.append(acc)
-                optimizer.zero_grad()
-                loss.backward()
+                if traced is not None:
+                    optimizer.zero_grad()
+                    loss_value, acc = traced.step()
+                    history.losses.append(loss_value)
+                    history.accuracies.append(acc)
+                else:
+                    loss, acc = loss_fn(model, X, y)
+                    loss_value = loss.data
+                    history.losses.append(loss_value)
+                    history.accuracies.append(acc)
+                    optimizer.zero_grad()
+                    loss.backward()
                 if schedule is not None:
                     optimizer.lr = schedule(k)
                 optimizer.step()
                 if bar is not None:
                     # A dict rather than keywords, which tqdm would sort (accuracy first).
                     bar.set_postfix(
-                        {"loss": f"{loss.data:.4f}", "accuracy": f"{acc:.0%}"}, refresh=False
+                        {"loss": f"{loss_value:.4f}", "accuracy": f"{acc:.0%}"}, refresh=False
                     )
                     bar.update(1)
             if stop.requested:  # during the last update: all were made, but stop now
@@ -218,6 +299,34 @@ def fit(
     history.losses.append(loss.data)
     history.accuracies.append(acc)
     return history
+
+
+class _PerExample:
+    """An ``ExampleLoss`` traced for one example and run over the whole data."""
+
+    def __init__(self, loss_fn: ExampleLoss, model: MLP, X: Points, y: Sequence[int]) -> None:
+        self.loss_fn, self.model = loss_fn, model
+        self.examples = list(zip(X, y))
+        self.labels = y
+        self.traced = self._trace()
+
+    def _trace(self) -> Traced:
+        self.parameters = self.model.parameters()
+        x, label = self.examples[0]
+        return trace_function(
+            lambda x, y: self.loss_fn.term(self.model, x, y),
+            x,
+            label,
+            penalty=self.loss_fn.penalty(self.model),
+        )
+
+    def step(self) -> tuple[float, float]:
+        """The loss and accuracy; the gradients accumulated into the parameters."""
+        now = self.model.parameters()
+        if len(now) != len(self.parameters) or any(map(is_not, now, self.parameters)):
+            self.traced = self._trace()  # a parameter replaced: the old trace reads the old one
+        loss = self.traced(self.examples, mean=True)
+        return loss, accuracy(self.traced.outputs, self.labels)
 
 
 def _progress_bar(steps: int) -> Any:

@@ -98,6 +98,14 @@ def test_tinygrad_bp_and_hand_written_floats_train_alike() -> None:
     run_in_lockstep([c.TinygradMoons(problem), c.FloatMoons(problem)])
 
 
+def test_the_traced_step_trains_as_tinygrad_bp_to_the_bit() -> None:
+    problem = c.moons_problem(**TINY)
+    ours, traced = c.TinygradMoons(problem), c.TracedMoons(problem)
+    for _ in range(5):
+        assert ours.step() == traced.step()
+    assert ours.parameters() == traced.parameters()
+
+
 def test_micrograd_trains_alike() -> None:
     pytest.importorskip("micrograd")
     problem = c.moons_problem(**TINY)
@@ -164,6 +172,7 @@ def test_article_loop_on_floats_gives_the_articles_figures() -> None:
     assert round(c.article_floats(1), 9) == 0.291027774
     assert c.article_floats(10_000) == pytest.approx(3.5101878e-05, rel=1e-7)
     assert c.article_floats(50) == pytest.approx(c.article_tinygrad(50), rel=1e-12)
+    assert c.article_traced(50) == c.article_tinygrad(50)
 
 
 def test_check_agree_fails_loudly() -> None:

@@ -40,6 +40,7 @@ from .layer import Net, weighted_sum, weighted_sums
 from .ops import op, total
 from .render import render, render_bytes
 from .stepper import Step, Stepper, save_stepper, stepper_html
+from .trace import Traced, TraceError, trace
 
 __all__ = [
     "acos",
@@ -87,6 +88,9 @@ __all__ = [
     "tanh",
     "topological_order",
     "total",
+    "trace",
+    "Traced",
+    "TraceError",
     "Value",
     "weighted_sum",
     "weighted_sums",

@@ -4,6 +4,7 @@
     tinygrad-bp mazur --steps 10000   ... then on to 10,000 updates in all
     tinygrad-bp train moons           micrograd's demo: a 2-16-16-1 MLP on two moons
     tinygrad-bp mazur --explain w5    ... and the chain rule for ∂E_total/∂w5 (or: all)
+    tinygrad-bp mazur --code          the network's forward and backward pass as Python
     tinygrad-bp draw mazur -o graph.svg   the article's network drawn (.svg .png .pdf .dot)
     tinygrad-bp viz mazur -o backprop.html   a web page that plays both passes node by node
     tinygrad-bp draw "tanh(x*w + b)" x=2 w=-3 b=6.88 -o neuron.svg   a formula of yours
@@ -120,8 +121,11 @@ def _explain_target(text: str) -> str:
 
 def _run_mazur(args: argparse.Namespace) -> int:
     mazur, train = _nn_module("mazur"), _nn_module("train")
+    if args.code:
+        print(mazur.code(), end="")
+        return 0
     try:
-        for line in mazur.report(args.steps, args.train_biases, args.explain):
+        for line in mazur.report(args.steps, args.train_biases, args.explain, trace=args.trace):
             print(line)
     except train.TrainingInterrupted as stop:
         print(f"tinygrad-bp mazur: {stop}", file=sys.stderr)
@@ -251,6 +255,7 @@ def _run_train(args: argparse.Namespace) -> int:
             loss_fn=setup.loss_fn,
             optimizer=setup.optimizer,
             schedule=setup.schedule,
+            trace=args.trace,
         )
     except train.TrainingInterrupted as stop:
         # The model holds exactly stop.updates updates: keep them if asked. With
@@ -708,6 +713,16 @@ def _add_layout_options(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def _add_trace_option(parser: argparse.ArgumentParser, what: str) -> None:
+    parser.add_argument(
+        "--no-trace",
+        dest="trace",
+        action="store_false",
+        help=f"run {what} through the interpreted engine, building and walking the graph "
+        "anew each time, instead of as code traced once (same figures, slower)",
+    )
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="tinygrad-bp",
@@ -740,6 +755,13 @@ def build_parser() -> argparse.ArgumentParser:
         help="then derive ∂E_total/∂LABEL by the chain rule, as the article does "
         "(e.g. w5, out_h1; 'all' for every weight)",
     )
+    m.add_argument(
+        "--code",
+        action="store_true",
+        help="print the network's forward and backward pass as the Python code a trace "
+        "generates, and stop",
+    )
+    _add_trace_option(m, "the updates after the first")
     m.set_defaults(run=_run_mazur)
 
     t = sub.add_parser(
@@ -777,6 +799,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="start from a network saved with --save: its architecture and parameters",
     )
     _add_network_options(t)
+    _add_trace_option(t, "every step")
     t.set_defaults(run=_run_train)
     d = sub.add_parser(
         "draw",

@@ -1,0 +1,146 @@
+"""The built-in rules written as Python expressions, for the code ``trace`` generates.
+
+A rule (``rules.py``, ``math_rules.py``) computes an op's value and local
+derivatives on floats. Its template says the same as source text, so the
+generated code computes them inline, without a call: ``{0}``, ``{1}`` ...
+stand for the arguments (a variable's name or a float literal), ``{out}``
+for the op's own value. Each template gives
+
+- ``value``: the expression for the value, the rule's exact float;
+- ``local``: one expression per argument for its local derivative, again
+  the rule's exact float (it may read ``{out}``);
+- ``grad`` (optional): per argument, an expression for local · ``{g}``
+  that skips the multiplication where the rule's derivative is 0 or 1.
+
+Where a rule raises (``log(0)``, ``exp(1000)``, ``x / 0``), its template
+raises too, with the math module's words; ``trace`` then runs the rules
+themselves to say which op failed, and where. A rule without a template
+(``pow``, a user's ``@op``, any op added later) is called as it is.
+``tests/test_trace.py`` holds every template to its rule, float for
+float, at ordinary points and at the edges (±0, ±inf, NaN).
+
+>>> TEMPLATES[rules.mul].value.format("a", "b", out="c")
+'a * b'
+>>> TEMPLATES[rules.sigmoid].local[0].format("x", out="s")
+'s * (1.0 - s)'
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+from . import math_rules, rules
+
+# What the expressions below may call: given to the generated code by name.
+FUNCTIONS: dict[str, object] = {
+    "exp": math.exp,
+    "log": math.log,
+    "tanh": math.tanh,
+    "sqrt": math.sqrt,
+    "sin": math.sin,
+    "cos": math.cos,
+    "tan": math.tan,
+    "atan": math.atan,
+    "fabs": math.fabs,
+    "copysign": math.copysign,
+    "isfinite": math.isfinite,
+    "inf": math.inf,
+    "nan": math.nan,
+}
+
+
+@dataclass(frozen=True)
+class Template:
+    """An op's value and local derivatives as expressions (see the module docstring).
+
+    ``value`` and ``local`` are format strings, or for an op of any number
+    of arguments functions of the arguments' code (``local`` also of the
+    value's name). ``skip_zero``: the engine passes nothing back through
+    such a node while its gradient is 0 and its value finite (a ``Net``),
+    and neither does the generated code where that gradient comes through
+    ops that ``gate`` (a local derivative often exactly 0: relu, the hinge)
+    or rule calls; elsewhere the test would cost more than it saves, and
+    adding 0 changes no sum. ``raises``: the expressions can raise (out of
+    a domain, a division by 0); a value nothing reads may be left out of a
+    training loop only where they cannot.
+    """
+
+    value: str | Callable[[Sequence[str]], str]
+    local: tuple[str, ...] | Callable[[Sequence[str], str], Sequence[str]]
+    grad: tuple[str | None, ...] = ()
+    skip_zero: bool = False
+    gates: bool = False
+    raises: bool = False
+
+    def value_code(self, args: Sequence[str], out: str) -> str:
+        if isinstance(self.value, str):
+            return self.value.format(*args, out=out)
+        return self.value(args)
+
+    def local_code(self, args: Sequence[str], out: str) -> list[str]:
+        if isinstance(self.local, tuple):
+            return [d.format(*args, out=out) for d in self.local]
+        return list(self.local(args, out))
+
+    def grad_code(self, k: int, args: Sequence[str], out: str, g: str) -> str | None:
+        """local_k · g written out, where the template says how; else None."""
+        if k < len(self.grad) and self.grad[k] is not None:
+            return self.grad[k].format(*args, out=out, g=g)  # type: ignore[union-attr]
+        return None
+
+
+def _sum(args: Sequence[str]) -> str:
+    # rules.total adds left to right, as a chain of + does.
+    return " + ".join(args) if args else "0.0"
+
+
+def _weighted_sum(args: Sequence[str]) -> str:
+    # w1..wn, x1..xn, b: rules.dot adds the products left to right, then b.
+    n = (len(args) - 1) // 2
+    products = [f"{w} * {x}" for w, x in zip(args[:n], args[n : 2 * n])]
+    return " + ".join([*products, args[-1]]) if products else f"0.0 + {args[-1]}"
+
+
+def _weighted_sum_local(args: Sequence[str], out: str) -> list[str]:
+    n = (len(args) - 1) // 2
+    return [*args[n : 2 * n], *args[:n], "1.0"]  # ∂/∂wᵢ = xᵢ, ∂/∂xᵢ = wᵢ, ∂/∂b = 1
+
+
+# Keyed by the rule itself: an op made from a built-in rule with ``op`` (a
+# checked op) gets its template too.
+TEMPLATES: dict[Callable[..., object], Template] = {
+    rules.add: Template("{0} + {1}", ("1.0", "1.0")),
+    rules.sub: Template("{0} - {1}", ("1.0", "-1.0")),
+    rules.mul: Template("{0} * {1}", ("{1}", "{0}")),
+    rules.div: Template("{0} / {1}", ("1.0 / {1}", "-{out} / {1}"), raises=True),
+    rules.neg: Template("-{0}", ("-1.0",)),
+    rules.mod: Template("{0} % {1}", ("1.0", "-({0} // {1})"), raises=True),
+    rules.exp: Template("exp({0})", ("{out}",), raises=True),
+    rules.log: Template("log({0})", ("1.0 / {0}",), raises=True),
+    rules.tanh: Template("tanh({0})", ("1.0 - {out} * {out}",)),
+    # exp only ever of a number <= 0, as in the rule: no overflow. _z is the
+    # generated code's scratch name (no label becomes a name starting with _).
+    rules.sigmoid: Template(
+        "1.0 / (1.0 + exp(-{0})) if {0} >= 0.0 else (_z := exp({0})) / (1.0 + _z)",
+        ("{out} * (1.0 - {out})",),
+    ),
+    # 1 above 0 and for NaN, 0 at and below 0 (-0.0 stays -0.0).
+    rules.relu: Template(
+        "0.0 if {0} < 0.0 else {0}",
+        ("0.0 if {0} <= 0.0 else 1.0",),
+        grad=("0.0 * {g} if {0} <= 0.0 else {g}",),
+        gates=True,
+    ),
+    rules.abs: Template("fabs({0})", ("1.0 if {0} > 0.0 else -1.0 if {0} < 0.0 else 0.0",)),
+    rules.total: Template(_sum, lambda args, out: ["1.0"] * len(args)),
+    rules.weighted_sum: Template(_weighted_sum, _weighted_sum_local, skip_zero=True),
+    math_rules.sqrt: Template(
+        "sqrt({0})", ("0.5 / {out} if {out} != 0.0 else copysign(inf, {out})",), raises=True
+    ),
+    math_rules.sin: Template("sin({0})", ("cos({0})",), raises=True),
+    math_rules.cos: Template("cos({0})", ("-sin({0})",), raises=True),
+    math_rules.tan: Template("tan({0})", ("1.0 + {out} * {out}",), raises=True),
+    math_rules.atan: Template("atan({0})", ("1.0 / (1.0 + {0} * {0})",)),
+}
