@@ -478,8 +478,8 @@ class _Builder:
         if op == "mod":
             x = self.const() if self.rng.random() < 0.2 else self.ref()  # also number % Value
             c = self.away_from_zero()
-            if x is None or c is None:
-                return None
+            if x is None or c is None or not (isinstance(x, Ref) or isinstance(c, Ref)):
+                return None  # (push would swap a number for a node, unchecked for jumps)
             q = self.value(x) / self.value(c)
             if not JUMP_MARGIN <= q - math.floor(q) <= 1.0 - JUMP_MARGIN:
                 return None  # too near a jump of x % c
