@@ -3,7 +3,7 @@
 Build it (the README says the same):
 
     pip install ".[docs]"
-    python -m sphinx -W --keep-going -b html docs site
+    python -m sphinx -W --keep-going -b html docs docs/_build/html
 
 The lessons are the notebooks in examples/notebooks: each build copies every
 ``*.ipynb`` there into docs/lessons/ (not committed) and runs it, so the site
