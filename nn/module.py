@@ -16,11 +16,17 @@ from __future__ import annotations
 import math
 import numbers
 import random
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING
 
 from tinygrad_bp import Op, Value, relu, sigmoid, tanh, weighted_sum, weighted_sums
 
 from ._util import describe as _describe
+
+if TYPE_CHECKING:  # only for the annotations: importing nn never imports torch
+    import torch
+
+    from .torch_bridge import StateDict
 
 Operand = Value | float | int
 
@@ -341,6 +347,63 @@ class MLP(Module):
                 for w, value in zip(neuron.w, ws):
                     w.data = value
                 neuron.b.data = lb[0] if layer.shared_bias else lb[j]
+
+    # -- PyTorch (nn/torch_bridge.py) ------------------------------------------
+    def to_torch(self) -> torch.nn.Sequential:
+        """This network as a float64 ``torch.nn.Sequential`` with the same weights.
+
+        One ``Linear`` per layer, each followed by its activation module
+        (``ReLU``, ``Tanh``, ``Sigmoid``; none for a linear layer). A layer
+        whose neurons share one bias (the article's b1, b2) becomes a
+        ``SharedBiasLinear``, a ``Linear`` with one bias parameter: see
+        ``nn.torch_bridge``. Needs PyTorch (``pip install ".[torch]"``).
+        """
+        from .torch_bridge import to_torch
+
+        return to_torch(self)
+
+    @classmethod
+    def from_torch(cls, module: torch.nn.Module) -> MLP:
+        """An MLP with the architecture and weights of a Sequential like ``to_torch()``'s.
+
+        Anything else (another layer, two activations in a row, hidden
+        layers with different activations) is refused with one line naming
+        the layer.
+        """
+        from .torch_bridge import from_torch
+
+        return from_torch(module, cls)
+
+    def state_dict(self) -> StateDict:
+        """The weights under PyTorch's key names ("0.weight", "0.bias", ...) as nested lists.
+
+        The keys are ``to_torch()``'s: a Linear's index in the Sequential.
+        "k.weight" has one row per neuron, one entry per input; "k.bias" one
+        entry per neuron, or one for a shared bias. Needs no PyTorch.
+
+        >>> MLP.from_weights([[[0.5, -1.0]]], [[0.25]]).state_dict()
+        {'0.weight': [[0.5, -1.0]], '0.bias': [0.25]}
+        """
+        from .torch_bridge import state_dict
+
+        return state_dict(self)
+
+    def load_state_dict(self, state: Mapping[str, object]) -> None:
+        """Overwrite every weight from a ``state_dict()``-shaped dict; nothing is half-applied.
+
+        Values are nested lists of numbers, or anything with a ``tolist()``
+        (a torch tensor), so ``model.load_state_dict(module.state_dict())``
+        works. A missing or unexpected key, a wrong shape or a non-finite
+        number raises one line naming the key; the model is then unchanged.
+
+        >>> model = MLP(2, [1])
+        >>> model.load_state_dict({"0.weight": [[0.5, -1.0]], "0.bias": [0.25]})
+        >>> model([1.0, 1.0]).data
+        -0.25
+        """
+        from .torch_bridge import load_state_dict
+
+        load_state_dict(self, state)
 
 
 def _is_list(x: object) -> bool:

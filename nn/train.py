@@ -25,7 +25,7 @@ from typing import Any
 from tinygrad_bp import Value, no_grad
 
 from ._util import plural, stop_requests
-from .losses import hinge, l2
+from .losses import binary_cross_entropy_with_logits, hinge, l2, mse
 from .module import MLP
 from .optim import SGD, Optimizer
 
@@ -68,6 +68,44 @@ def svm_loss(model: MLP, X: Points, y: Sequence[int], alpha: float = 1e-4) -> tu
     if alpha:
         loss = loss + alpha * l2(model.parameters())
     return loss, accuracy(s, y)
+
+
+# The losses the ``train`` command offers, on the scores and the ±1 labels.
+LOSSES = ("hinge", "bce", "mse")
+
+
+def classifier_loss(
+    name: str, alpha: float = 1e-4
+) -> Callable[[MLP, Points, Sequence[int]], tuple[Value, float]]:
+    """A loss function for ``fit``: the named loss of the scores, + alpha·Σp², and the accuracy.
+
+    "hinge" is ``svm_loss`` itself (micrograd's demo); "bce" is the binary
+    cross-entropy of σ(score) against the labels as 0/1; "mse" the mean
+    squared distance of the scores to the labels ±1. The class is the
+    score's sign in each case.
+
+    >>> from nn.data import make_xor
+    >>> X, y = make_xor(8, seed=0, signed=True)
+    >>> loss, acc = classifier_loss("bce")(MLP(2, [4, 1], seed=0), X, y)
+    >>> round(loss.data, 6), acc
+    (0.694385, 0.5)
+    """
+    if name == "hinge":
+        return lambda model, X, y: svm_loss(model, X, y, alpha)
+    if name not in LOSSES:
+        raise ValueError(f"unknown loss {name!r}; expected one of {', '.join(LOSSES)}")
+
+    def loss_fn(model: MLP, X: Points, y: Sequence[int]) -> tuple[Value, float]:
+        s = scores(model, X)
+        if name == "bce":
+            loss = binary_cross_entropy_with_logits(s, [(t + 1) / 2 for t in y])
+        else:
+            loss = mse(s, y)
+        if alpha:
+            loss = loss + alpha * l2(model.parameters())
+        return loss, accuracy(s, y)
+
+    return loss_fn
 
 
 def linear_decay(steps: int, start: float = 1.0, end: float = 0.1) -> Callable[[int], float]:

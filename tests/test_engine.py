@@ -9,7 +9,7 @@ from collections.abc import Callable
 
 import pytest
 
-from tinygrad_bp import Value, grad, topological_order, total, weighted_sum
+from tinygrad_bp import Value, grad, gradcheck, topological_order, total, weighted_sum
 
 
 def central_difference(f: Callable[..., float], xs: list[float], i: int, h: float = 1e-6) -> float:
@@ -276,3 +276,96 @@ def test_tanh_saturates_without_overflow(x: float) -> None:
 def test_sigmoid_of_a_very_negative_number_keeps_its_tiny_value() -> None:
     y = Value(-700.0).sigmoid()
     assert y.data == pytest.approx(math.exp(-700.0), rel=1e-12)
+
+
+# -- comparisons, identity, abs() and % ------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("a", "b"),
+    [
+        (Value(1.0), Value(2.0)),
+        (Value(2.0), Value(2.0)),
+        (Value(3.0), Value(-2.0)),
+        (Value(1.0), 2.0),
+        (Value(2.0), 2),
+        (1.5, Value(2.0)),
+        (3, Value(-2.0)),
+    ],
+)
+def test_comparisons_compare_the_numbers_and_give_a_bool(a: object, b: object) -> None:
+    x = a.data if isinstance(a, Value) else a
+    y = b.data if isinstance(b, Value) else b
+    got = [a < b, a <= b, a > b, a >= b]  # type: ignore[operator]
+    assert got == [x < y, x <= y, x > y, x >= y]  # type: ignore[operator]
+    assert all(type(g) is bool for g in got)  # a bool: no node, no derivative
+
+
+def test_a_comparison_makes_no_node_and_touches_no_gradient() -> None:
+    a, b = Value(1.0, "a"), Value(2.0, "b")
+    y = a * b
+    assert (y < a) is False and (y >= 2.0) is True and (a < b < 3.0) is True
+    y.backward()
+    assert topological_order(y) == [a, b, y]  # the comparisons added nothing
+    assert (a.grad, b.grad) == (2.0, 1.0)
+
+
+def test_comparisons_with_nan_are_false_and_with_a_non_number_a_type_error() -> None:
+    n = Value(math.nan)
+    assert not (n < 1.0 or n <= 1.0 or n > 1.0 or n >= 1.0 or n < n)
+    with pytest.raises(TypeError, match=r"^comparison: expected a Value or a real number, got str"):
+        assert Value(1.0) < "2"  # type: ignore[operator]
+
+
+def test_max_min_and_sorted_pick_values_themselves() -> None:
+    a, b, c = Value(1.0, "a"), Value(3.0, "b"), Value(-2.0, "c")
+    assert max(a, b, c) is b and min(a, b, c) is c and sorted([a, b, c]) == [c, a, b]
+    m = max(a, b) * 2.0  # the gradient reaches only the larger: maximum() is the op
+    m.backward()
+    assert (a.grad, b.grad) == (0.0, 2.0)
+
+
+def test_equality_is_identity_so_values_are_dict_keys_and_set_members() -> None:
+    a, b = Value(2.0, "a"), Value(2.0, "a")  # the same number and label
+    assert a == a and a != b and not (a == b)
+    assert a != 2.0 and not (a == 2.0)  # not a comparison of numbers: use .data
+    assert hash(a) == object.__hash__(a) and hash(a) != hash(b)
+    grads = {a: 1.0, b: 2.0}
+    assert len(grads) == 2 and grads[a] == 1.0 and grads[b] == 2.0
+    assert len({a, b, a}) == 2
+    assert Value.__eq__ is object.__eq__ and Value.__hash__ is object.__hash__
+
+
+@pytest.mark.parametrize("x", [-2.5, -0.3, 0.4, 3.0])
+def test_abs_of_a_value_is_a_node_with_the_sign_as_local_derivative(x: float) -> None:
+    v = Value(x, "v")
+    y = abs(v)
+    assert y.op == "abs" and y.parents == (v,)
+    assert y.data == math.fabs(x) and y.local_grads == (math.copysign(1.0, x),)
+    y.backward()
+    assert v.grad == math.copysign(1.0, x)
+    check_gradients(lambda a: abs(a) * a, [x])
+    assert gradcheck(lambda a: abs(a), [x])
+    assert abs(Value(0.0)).local_grads == (0.0,)  # abs'(0) = 0, as PyTorch's
+
+
+@pytest.mark.parametrize("x", [7.5, -7.5, 0.3, 5.2, -0.7])
+def test_a_value_modulo_a_number_and_a_number_modulo_a_value(x: float) -> None:
+    v = Value(x, "v")
+    y = v % 2.0  # d/dx = 1: the dividend's edge
+    assert y.op == "%" and y.parents == (v,) and y.data == x % 2.0 and y.local_grads == (1.0,)
+    y.backward()
+    assert v.grad == 1.0
+    assert gradcheck(lambda a: a % 2.0, [x])
+    w = Value(x, "w")
+    z = 2.0 % w  # d/dc = -(2 // c): the divisor's edge
+    assert z.parents == (w,) and z.data == 2.0 % x and z.local_grads == (-(2.0 // x),)
+    assert gradcheck(lambda c: 2.0 % c, [x])
+    check_gradients(lambda a, c: a % c, [x, 1.7])
+
+
+def test_modulo_by_zero_names_the_op() -> None:
+    with pytest.raises(ZeroDivisionError, match=r"^%: modulo by zero \(1\.0 % 0\.0\)$"):
+        Value(1.0) % 0
+    with pytest.raises(ZeroDivisionError, match=r"^%: modulo by zero \(1\.0 % 0\.0\)$"):
+        1.0 % Value(0.0)

@@ -295,6 +295,20 @@ def test_grad_of_a_leaf_and_of_a_value_used_twice() -> None:
     assert grad(x * x * x, [x, x]) == [27.0, 27.0]  # 3x², asked twice
 
 
+def test_grad_of_something_that_is_not_a_value_is_a_type_error_naming_the_argument() -> None:
+    a = Value(2.0, "a")
+    y = a * a
+    with pytest.raises(TypeError, match=r"^grad: root must be a Value, got float$"):
+        grad(1.0, [a])  # type: ignore[arg-type]  # the issue's reproduction
+    with pytest.raises(TypeError, match=r"^grad: root must be a Value, got NoneType$"):
+        grad(None, [a])  # type: ignore[arg-type]
+    with pytest.raises(TypeError, match=r"^grad: wrt\[0\] must be a Value, got float$"):
+        grad(y, [1.0])  # type: ignore[list-item]
+    with pytest.raises(TypeError, match=r"^grad: wrt\[1\] must be a Value, got int$"):
+        grad(y, [a, 1])  # type: ignore[list-item]
+    assert a.grad == 0.0 and y.grad == 0.0
+
+
 # -- no_grad ------------------------------------------------------------------------
 
 
@@ -372,12 +386,19 @@ def test_the_readme_section_on_new_ops_runs_as_written() -> None:
     section = readme[readme.index("## Extending with new ops") :]
     section = section[: section.index("\n## ", 1)]
     blocks = re.findall(r"```python\n(.*?)```", section, re.S)
-    assert len(blocks) == 2
+    assert len(blocks) == 3
     namespace: dict[str, object] = {}
-    for block in blocks:
-        exec(compile(block, "README.md", "exec"), namespace)  # the project's own text
+    try:
+        for block in blocks:
+            exec(compile(block, "README.md", "exec"), namespace)  # the project's own text
+    finally:
+        if "softsign" in _ops._methods:  # the third block adds a method to Value
+            _ops.remove_method("softsign")
     out, x, y = namespace["out"], namespace["x"], namespace["y"]
     assert isinstance(out, Value) and isinstance(x, Value) and isinstance(y, Value)
     s = sigmoid(0.5)
     assert out.op == "softplus" and out.data == pytest.approx(math.log1p(math.exp(0.5)))
     assert (x.grad, y.grad) == (pytest.approx(s * 0.6), pytest.approx(s * -0.8))
+    soft = namespace["s"]
+    assert isinstance(soft, Value) and soft.op == "softsign" and soft.data == -6.0 / 7.0
+    assert not hasattr(Value, "softsign")

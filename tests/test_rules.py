@@ -14,10 +14,11 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
-from graphgen import RULE_OPS
+from graphgen import VALUE_FUNCTIONS
 
 from nn import MLP
-from tinygrad_bp import Value, gradcheck, math_rules, rules
+from tinygrad_bp import Value, functions, gradcheck, math_rules, rules
+from tinygrad_bp import engine as _engine
 
 inf, nan = math.inf, math.nan
 Rule = Callable[..., tuple[float, tuple[float, ...]]]
@@ -160,11 +161,17 @@ POINTS: dict[str, list[tuple[float, ...]]] = {
 }
 
 
+# Each op as a function: the Op of functions.py (engine's for abs and %).
+FUNCTION_FORMS = {name: getattr(functions, name, None) for name in POINTS}
+FUNCTION_FORMS.update(abs=_engine.abs, mod=_engine.mod, leaky_relu=functions.leaky_relu)
+
+
 @pytest.mark.parametrize("name", list(POINTS))
 def test_each_new_op_passes_gradcheck_at_points_inside_its_domain(name: str) -> None:
-    f = RULE_OPS[name]
-    for xs in POINTS[name]:
-        assert gradcheck(f, list(xs), eps=1e-6, atol=1e-8, rtol=1e-6), (name, xs)
+    # as the generated graphs use it (a method, abs(), %, a function of two) and as a function
+    for f in (VALUE_FUNCTIONS[name], FUNCTION_FORMS[name]):
+        for xs in POINTS[name]:
+            assert gradcheck(f, list(xs), eps=1e-6, atol=1e-8, rtol=1e-6), (name, f, xs)
 
 
 @pytest.mark.parametrize(

@@ -222,7 +222,8 @@ def test_load_refuses_a_file_for_another_network(
     from nn import save
 
     save(MLP(2, [4, 1]), tmp_path / "small.json")
-    assert cli.main(["train", "moons", "--load", str(tmp_path / "small.json")]) == 1
+    argv = ["train", "moons", "--load", str(tmp_path / "small.json"), "--layers", "16,16"]
+    assert cli.main(argv) == 1
     err = capsys.readouterr().err
     assert "cannot load" in err and r"the file holds MLP(2, [4, 1]" in err
 

@@ -6,6 +6,10 @@
     tinygrad-bp mazur --explain w5    ... and the chain rule for ∂E_total/∂w5 (or: all)
     tinygrad-bp draw mazur -o graph.svg   the article's network drawn (.svg .png .pdf .dot)
     tinygrad-bp viz mazur -o backprop.html   a web page that plays both passes node by node
+    tinygrad-bp draw "tanh(x*w + b)" x=2 w=-3 b=6.88 -o neuron.svg   a formula of yours
+    tinygrad-bp explain "(x + y) * z" x=-2 y=5 z=-4 --wrt x   ∂out/∂x by the chain rule
+    tinygrad-bp viz path/to/file.py:function -o mine.html   a function of yours, returning
+                                      the root Value or (root, parameters)
 
 The network commands import ``nn`` when they run; the engine itself never
 imports it.
@@ -16,18 +20,22 @@ from __future__ import annotations
 import argparse
 import importlib
 import importlib.util
+import math
 import os
 import signal
 import sys
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from types import FrameType
 from typing import Any, TextIO, cast
 
 from . import __version__
 from .draw import DIRECTIONS, draw
-from .explain import plain
+from .engine import Value
+from .explain import Explainer, plain
+from .explain import _num as article_number
 from .graph import topological_order
 from .render import FORMATS, render
 
@@ -132,30 +140,23 @@ def _output_path(text: str) -> Path:
     return path
 
 
-def _highlight_target(text: str) -> str:
-    if text not in _mazur_labels():
-        raise argparse.ArgumentTypeError(
-            f"unknown label {text!r}; expected one of: {', '.join(_mazur_labels())}"
-        )
-    return text
-
-
 def _run_draw(args: argparse.Namespace) -> int:
-    mazur = _nn_module("mazur")
-
-    model, step = mazur.backpropagated()
-    nodes = {n.label: n for n in topological_order(step.E_total) if n.label}
-    graph = draw(
-        step.E_total,
+    try:
+        graph = _graph_source(args)
+    except _UserCodeError as e:
+        return _user_code_failed(args, e)
+    highlight = _node_labelled(graph, args.highlight, "--highlight") if args.highlight else None
+    drawing = draw(
+        graph.root,
         direction=args.direction,
         precision=args.precision,
         edge_labels=args.edge_labels,
-        highlight=nodes[args.highlight] if args.highlight else None,
-        parameters=model.parameters(),
+        highlight=highlight,
+        parameters=graph.parameters,
         collapse_neurons=args.collapse_neurons,
     )
     try:
-        render(graph, args.output)
+        render(drawing, args.output)
     except OSError as error:
         print(
             f"tinygrad-bp draw: cannot write {_printable(str(args.output))}: {error}",
@@ -163,8 +164,8 @@ def _run_draw(args: argparse.Namespace) -> int:
         )
         return 1
     print(
-        f"Wrote {_printable(str(args.output))}: the article's network after one backward pass "
-        f"({len(set(graph.node_ids.values()))} nodes)"
+        f"Wrote {_printable(str(args.output))}: {graph.what} after one backward pass "
+        f"({len(set(drawing.node_ids.values()))} nodes)"
     )
     return 0
 
@@ -213,8 +214,7 @@ def _save(model: Any, path: str) -> bool:
 def _run_train(args: argparse.Namespace) -> int:
     import time
 
-    data, serialize, train = (_nn_module(name) for name in ("data", "serialize", "train"))
-    MLP = _nn_module("module").MLP
+    data, train = (_nn_module(name) for name in ("data", "train"))
     plural = _nn_module("_util").plural
 
     # Everything that can be checked is checked before training, so a typo
@@ -226,25 +226,32 @@ def _run_train(args: argparse.Namespace) -> int:
     if problem:
         return _fail(problem)
 
-    X, y = data.DATASETS[args.dataset](100, seed=args.seed, signed=True)
-    model = MLP(2, [16, 16, 1], seed=args.seed)
+    try:
+        model = _training_model(args)
+        setup = _training_setup(args, model)
+    except _TrainingRefusedError as e:
+        return _fail(str(e))
+    noise = {} if args.noise is None else {"noise": args.noise}
+    X, y = data.DATASETS[args.dataset](args.points, seed=args.seed, signed=True, **noise)
     if args.load is not None:
-        try:
-            serialize.load_into(model, args.load)
-        except serialize.ModelFileError as e:
-            return _fail(f"cannot load {args.load!r}: {e.reason}")
-        except OSError as e:
-            return _fail(f"cannot load {args.load!r}: {e.strerror or e}")
-        print(f"loaded the parameters from {args.load!r}")
+        print(f"loaded the network and its parameters from {args.load!r}")
 
     print(
         f"{model} on {args.dataset} ({len(X)} points, seed {args.seed}): "
-        f"{plural(args.steps, 'step')} of full-batch SGD, hinge loss + 1e-4·Σp², "
-        "learning rate 1.0 down to 0.1"
+        f"{plural(args.steps, 'step')} of full-batch {setup.description}"
     )
     start = time.perf_counter()
     try:
-        history = train.fit(model, X, y, steps=args.steps, progress=True)
+        history = train.fit(
+            model,
+            X,
+            y,
+            steps=args.steps,
+            progress=True,
+            loss_fn=setup.loss_fn,
+            optimizer=setup.optimizer,
+            schedule=setup.schedule,
+        )
     except train.TrainingInterrupted as stop:
         # The model holds exactly stop.updates updates: keep them if asked. With
         # none made there is nothing to keep, and a previous file is worth more.
@@ -255,8 +262,15 @@ def _run_train(args: argparse.Namespace) -> int:
     except (ValueError, ArithmeticError) as e:
         # A run that diverged (say, from loaded parameters near 1e300): the
         # optimizer refuses a non-finite gradient and changes nothing.
-        return _fail(f"training stopped: {e}")
+        hint = "; a smaller --lr may help" if args.load is None else ""
+        return _fail(f"training stopped: {e}{hint}")
     seconds = time.perf_counter() - start
+    if not math.isfinite(history.losses[-1]):
+        kept = ", so nothing was saved" if args.save is not None else ""
+        return _fail(
+            f"training diverged: the loss is {history.losses[-1]!r} after "
+            f"{plural(args.steps, 'step')}{kept}; a smaller --lr may help"
+        )
     perfect = history.first_perfect()
     if perfect is not None:
         print(f"100% training accuracy first reached after {plural(perfect, 'update')}")
@@ -280,6 +294,180 @@ def _run_train(args: argparse.Namespace) -> int:
     return 1 if failed else 0
 
 
+# -- which network, loss and optimizer train uses ------------------------------------------
+DEFAULT_LAYERS = [16, 16]
+TRAIN_ACTIVATIONS = ("relu", "tanh", "sigmoid")
+LOSS_NAMES = {"hinge": "hinge loss", "bce": "binary cross-entropy", "mse": "mean squared error"}
+ADAM_LR = 0.01
+
+
+class _TrainingRefusedError(Exception):
+    """A train flag (or a flag against a model file) that cannot be honoured; one line."""
+
+
+@dataclass(frozen=True)
+class _TrainingSetup:
+    loss_fn: Callable[..., Any]
+    optimizer: Any
+    schedule: Callable[[int], float] | None
+    description: str  # "SGD, hinge loss + 1e-4·Σp², learning rate 1.0 down to 0.1"
+
+
+def _layer_sizes(text: str) -> list[int]:
+    """A --layers argument: hidden layer sizes, comma-separated; none for no hidden layer."""
+    if text.strip().lower() == "none":
+        return []
+    sizes = []
+    for part in text.split(","):
+        try:
+            n = int(part)
+        except ValueError:
+            raise argparse.ArgumentTypeError(
+                f"expected hidden layer sizes such as 16,16 (or none), got {text!r}"
+            ) from None
+        if n < 1:
+            raise argparse.ArgumentTypeError(f"a layer has at least 1 neuron, got {n} in {text!r}")
+        sizes.append(n)
+    return sizes
+
+
+def _real_in(low: float, high: float, *, low_open: bool = False) -> Callable[[str], float]:
+    """An argparse type: a finite number in [low, high) (or (low, high) with low_open)."""
+
+    def parse(text: str) -> float:
+        try:
+            x = float(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
+        inside = (low < x if low_open else low <= x) and x < high
+        if not inside:  # NaN too
+            left = "(" if low_open else "["
+            right = "∞)" if math.isinf(high) else f"{high:g})"
+            raise argparse.ArgumentTypeError(
+                f"expected a number in {left}{low:g}, {right}, got {text}"
+            )
+        return x
+
+    return parse
+
+
+def _shown_layers(sizes: Sequence[int]) -> str:
+    return ",".join(map(str, sizes)) or "none"
+
+
+def _training_model(args: argparse.Namespace) -> Any:
+    """The network to train: from --load (checked against the flags) or from the flags."""
+    serialize = _nn_module("serialize")
+    if args.load is None:
+        layers = DEFAULT_LAYERS if args.layers is None else args.layers
+        nouts = [*layers, 1]
+        count = sum((nin + 1) * nout for nin, nout in zip([2, *layers], nouts))
+        if count > serialize.MAX_PARAMETERS:
+            raise _TrainingRefusedError(
+                f"--layers {_shown_layers(layers)} makes {count:,} parameters; at most "
+                f"{serialize.MAX_PARAMETERS:,} (what a model file holds)"
+            )
+        return _nn_module("module").MLP(2, nouts, args.activation or "relu", seed=args.seed)
+    try:
+        model = serialize.load(args.load)
+    except serialize.ModelFileError as e:
+        raise _TrainingRefusedError(f"cannot load {args.load!r}: {e.reason}") from None
+    except OSError as e:
+        raise _TrainingRefusedError(f"cannot load {args.load!r}: {e.strerror or e}") from None
+    arch = serialize.architecture(model)
+    holds = f"cannot load {args.load!r}: the file holds {model}"
+    if arch["nin"] != 2 or arch["nouts"][-1] != 1 or arch["output_activation"] != "linear":
+        raise _TrainingRefusedError(
+            f"{holds}; train needs 2 inputs and one linear output (a score)"
+        )
+    hidden = arch["nouts"][:-1]
+    if args.layers is not None and args.layers != hidden:
+        raise _TrainingRefusedError(
+            f"{holds}, which contradicts --layers {_shown_layers(args.layers)}; leave --layers "
+            f"out to train the file's network (or give --layers {_shown_layers(hidden)})"
+        )
+    if args.activation is not None and args.activation != arch["activation"]:
+        raise _TrainingRefusedError(
+            f"{holds}, which contradicts --activation {args.activation}; leave --activation "
+            f"out to train the file's network (or give --activation {arch['activation']})"
+        )
+    return model
+
+
+def _training_setup(args: argparse.Namespace, model: Any) -> _TrainingSetup:
+    """The loss, optimizer and learning rate from the flags; micrograd's demo by default."""
+    optim, train = _nn_module("optim"), _nn_module("train")
+    loss_fn = train.svm_loss if args.loss == "hinge" else train.classifier_loss(args.loss)
+    losses = f"{LOSS_NAMES[args.loss]} + 1e-4·Σp²"
+    schedule = None
+    if args.optimizer == "adam":
+        if args.momentum is not None:
+            raise _TrainingRefusedError(
+                "--momentum is for --optimizer sgd; Adam keeps its own moments (leave it out)"
+            )
+        lr = ADAM_LR if args.lr is None else args.lr
+        optimizer = optim.Adam(model.parameters(), lr=lr)
+        return _TrainingSetup(loss_fn, optimizer, None, f"Adam, {losses}, learning rate {lr:g}")
+    momentum = args.momentum or 0.0
+    if args.lr is None:  # micrograd's schedule
+        schedule = train.linear_decay(max(args.steps, 1))
+        lr, rate = schedule(0), "learning rate 1.0 down to 0.1"
+    else:
+        lr, rate = args.lr, f"learning rate {args.lr:g}"
+    optimizer = optim.SGD(model.parameters(), lr=lr, momentum=momentum)
+    sgd = f"SGD with momentum {momentum:g}" if momentum else "SGD"
+    return _TrainingSetup(loss_fn, optimizer, schedule, f"{sgd}, {losses}, {rate}")
+
+
+def _add_network_options(parser: argparse.ArgumentParser) -> None:
+    """train's flags for the network, its loss, its optimizer and its data."""
+    parser.add_argument(
+        "--layers",
+        type=_layer_sizes,
+        metavar="SIZES",
+        help="hidden layer sizes, comma-separated (default 16,16; none for no hidden layer)",
+    )
+    parser.add_argument(
+        "--activation",
+        choices=TRAIN_ACTIVATIONS,
+        help="the hidden layers' activation (default relu); the output is linear",
+    )
+    parser.add_argument(
+        "--loss",
+        choices=list(LOSS_NAMES),
+        default="hinge",
+        help="hinge (default, micrograd's), bce (binary cross-entropy) or mse",
+    )
+    parser.add_argument(
+        "--optimizer", choices=["sgd", "adam"], default="sgd", help="sgd (default) or adam"
+    )
+    parser.add_argument(
+        "--lr",
+        type=_real_in(0.0, math.inf, low_open=True),
+        metavar="RATE",
+        help=f"a constant learning rate (default: SGD from 1.0 down to 0.1; Adam {ADAM_LR:g})",
+    )
+    parser.add_argument(
+        "--momentum",
+        type=_real_in(0.0, 1.0),
+        metavar="M",
+        help="SGD's momentum, in [0, 1) (default 0)",
+    )
+    parser.add_argument(
+        "--points",
+        type=_int_at_least(2),
+        default=100,
+        metavar="N",
+        help="points in the dataset (default 100)",
+    )
+    parser.add_argument(
+        "--noise",
+        type=_real_in(0.0, math.inf),
+        metavar="SIGMA",
+        help="the points' Gaussian jitter (default: the dataset's, 0.1 for moons)",
+    )
+
+
 HTML_SUFFIXES = (".html", ".htm")
 
 
@@ -297,17 +485,21 @@ def _html_path(text: str) -> Path:
 def _run_viz(args: argparse.Namespace) -> int:
     from .stepper import Stepper
 
-    mazur = _nn_module("mazur")
-
-    model, step = mazur.backpropagated()
-    page = Stepper(
-        step.E_total,
-        parameters=model.parameters(),
-        collapse_neurons=args.collapse_neurons,
-        direction=args.direction,
-        precision=args.precision,
-        title="A Step by Step Backpropagation Example, node by node",
-    )
+    try:
+        graph = _graph_source(args)
+    except _UserCodeError as e:
+        return _user_code_failed(args, e)
+    try:
+        page = Stepper(
+            graph.root,
+            parameters=graph.parameters,
+            collapse_neurons=args.collapse_neurons,
+            direction=args.direction,
+            precision=args.precision,
+            title=graph.title,
+        )
+    except ValueError as error:  # a root whose backward() was run twice, a graph too large
+        raise _RefusedError(str(error)) from None
     try:
         page.save(args.output)
     except OSError as error:
@@ -318,11 +510,187 @@ def _run_viz(args: argparse.Namespace) -> int:
         return 1
     kinds = [s.kind for s in page.steps]
     print(
-        f"Wrote {_printable(str(args.output))}: the article's network in {kinds.count('forward')} "
+        f"Wrote {_printable(str(args.output))}: {graph.what} in {kinds.count('forward')} "
         f"forward and {kinds.count('backward')} backward steps; open it in a browser "
         "(Right/Left step, Space plays)"
     )
     return 0
+
+
+# -- your own graph: the article's, a formula, or a function in a Python file -------------
+GRAPH_HELP = (
+    'mazur (the article\'s network), a formula such as "tanh(x*w + b)" followed by its '
+    "values (x=2 w=-3 b=6.88), or path/to/file.py:function (a function of yours that returns "
+    "the root Value, or (root, parameters))"
+)
+
+
+class _UserCodeError(Exception):
+    """The user's file or function raised: its traceback is theirs to read."""
+
+    def __init__(self, reference: str, traceback: str) -> None:
+        super().__init__(reference)
+        self.reference = reference
+        self.traceback = traceback
+
+
+@dataclass(frozen=True)
+class _Graph:
+    """A graph to draw, play or explain, backward already run."""
+
+    root: Value
+    parameters: list[Value] | None
+    what: str  # how "Wrote ..." names it
+    title: str | None  # the stepper page's title
+    everything: list[Value]  # what --wrt all explains
+    heading: str  # explain's first line: this = the root's value
+
+
+def _graph_source(args: argparse.Namespace) -> _Graph:
+    """The graph args.graph names, built and backpropagated; a refusal in one line."""
+    text: str = args.graph
+    given: list[str] = args.values
+    names: str | None = args.parameters
+    if text == "mazur":
+        _refuse_extras(given, names, "mazur (the article's network)")
+        mazur = _nn_module("mazur")
+        model, step = mazur.backpropagated()
+        return _Graph(
+            step.E_total,
+            model.parameters(),
+            "the article's network",
+            "A Step by Step Backpropagation Example, node by node",
+            mazur.trained_parameters(model),
+            "E_total",
+        )
+    from . import userfile
+
+    if userfile.is_reference(text):
+        _refuse_extras(given, names, text)
+        try:
+            loaded = userfile.load(text)
+        except userfile.UserFileError as e:
+            raise _RefusedError(str(e)) from None
+        except userfile.UserCodeError as e:
+            raise _UserCodeError(text, e.traceback) from None
+        root = loaded.root
+        everything = loaded.parameters or [
+            v for v in topological_order(root) if v.label and not v.parents and v is not root
+        ]
+        name = root.label or "the root"
+        return _Graph(
+            root,
+            loaded.parameters,
+            f"the graph of {text}",
+            f"{text}, node by node",
+            everything,
+            name,
+        )
+    return _formula_graph(text, given, names)
+
+
+def _formula_graph(text: str, given: list[str], names: str | None) -> _Graph:
+    from .formula import FormulaError, build, parse_values
+
+    try:
+        formula = build(text, parse_values(given))
+    except FormulaError as e:
+        raise _RefusedError(_printable(str(e))) from None
+    root = formula.root
+    root.backward()
+    parameters = None
+    if names is not None:
+        wanted = [n.strip() for n in names.split(",") if n.strip()]
+        unknown = [n for n in wanted if n not in formula.leaves]
+        if unknown or not wanted:
+            raise _RefusedError(
+                f"--parameters {_printable(names)}: "
+                + (f"{', '.join(map(_printable, unknown))} not" if unknown else "no name")
+                + f" among the formula's names ({', '.join(formula.leaves)}); "
+                "expected a comma-separated list of them, as w1,w2,b"
+            )
+        parameters = [formula.leaves[n] for n in wanted]
+    shown = " ".join(formula.expression.split())
+    return _Graph(
+        root,
+        parameters,
+        f"{root.label} = {_printable(shown)}",
+        f"{root.label} = {shown}, node by node",
+        parameters or list(formula.leaves.values()),
+        f"{root.label} = {_printable(shown)}",
+    )
+
+
+def _refuse_extras(given: list[str], names: str | None, what: str) -> None:
+    if given:
+        raise _RefusedError(
+            f"{_printable(given[0])}: values are for a formula; {_printable(what)} takes none"
+        )
+    if names is not None:
+        raise _RefusedError(
+            f"--parameters is for a formula; {_printable(what)} says which its parameters are"
+        )
+
+
+def _node_labelled(graph: _Graph, label: str, option: str) -> Value:
+    """The one node of the graph labelled ``label``, or a refusal listing the labels."""
+    nodes = [v for v in topological_order(graph.root) if v.label == label]
+    if len(nodes) == 1:
+        return nodes[0]
+    labels = list(dict.fromkeys(v.label for v in topological_order(graph.root) if v.label))
+    if nodes:
+        raise _RefusedError(
+            f"{option} {label!r}: {len(nodes)} nodes have that label; "
+            "give the nodes different labels"
+        )
+    raise _RefusedError(
+        f"{option}: unknown label {label!r}; expected one of: " + ", ".join(map(_printable, labels))
+    )
+
+
+def _user_code_failed(args: argparse.Namespace, error: _UserCodeError) -> int:
+    print(
+        f"tinygrad-bp {args.command}: {_printable(error.reference)} raised an error:\n"
+        f"{error.traceback.rstrip()}",
+        file=sys.stderr,
+    )
+    return 1
+
+
+def _run_explain(args: argparse.Namespace) -> int:
+    try:
+        graph = _graph_source(args)
+    except _UserCodeError as e:
+        return _user_code_failed(args, e)
+    explainer = Explainer(graph.root)
+    if args.wrt == "all":
+        targets = graph.everything
+        if not targets:
+            raise _RefusedError("the graph has no labelled leaf to explain; name one with --wrt")
+    else:
+        targets = [_node_labelled(graph, args.wrt, "--wrt")]
+    print(f"{graph.heading} = {article_number(graph.root.data, args.precision)}")
+    for node in targets:
+        print()
+        print(explainer.derivation(node).text(args.precision))
+    return 0
+
+
+def _add_graph_arguments(parser: argparse.ArgumentParser, verb: str) -> None:
+    """The graph to work on: ``draw``, ``viz`` and ``explain`` take the same."""
+    parser.add_argument("graph", metavar="GRAPH", help=f"what to {verb}: {GRAPH_HELP}")
+    parser.add_argument(
+        "values",
+        nargs="*",
+        metavar="NAME=VALUE",
+        help="a formula's values, one for each name it uses",
+    )
+    parser.add_argument(
+        "--parameters",
+        metavar="NAMES",
+        help="a formula's names that are parameters, comma-separated (e.g. w1,w2,b): "
+        "coloured apart by draw and viz, and what explain --wrt all explains",
+    )
 
 
 def _add_layout_options(parser: argparse.ArgumentParser) -> None:
@@ -376,11 +744,12 @@ def build_parser() -> argparse.ArgumentParser:
 
     t = sub.add_parser(
         "train",
-        help="train a 2-16-16-1 MLP on a toy dataset (micrograd's moons demo)",
+        help="train an MLP on a toy dataset (by default micrograd's moons demo)",
         description=(
-            "Full-batch SGD on 100 points: hinge (max-margin) loss + 1e-4·Σp², learning rate "
-            "from 1.0 down to 0.1, as micrograd's demo. A progress bar shows on a terminal; "
-            "the last line gives the final loss and accuracy."
+            "By default micrograd's demo: a 2-16-16-1 ReLU MLP, full-batch SGD on 100 points, "
+            "hinge (max-margin) loss + 1e-4·Σp², learning rate from 1.0 down to 0.1; the flags "
+            "below change the network, loss, optimizer and data. A progress bar shows on a "
+            "terminal; the last line gives the final loss and accuracy."
         ),
     )
     t.add_argument("dataset", choices=["moons", "xor", "spirals"], help="the dataset")
@@ -399,17 +768,25 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="PATH",
         help='write the decision boundary and loss curve (needs "tinygrad-bp[plot]")',
     )
-    t.add_argument("--save", metavar="PATH", help="save the trained parameters as JSON")
-    t.add_argument("--load", metavar="PATH", help="start from parameters saved with --save")
+    t.add_argument(
+        "--save", metavar="PATH", help="save the trained network (architecture and parameters)"
+    )
+    t.add_argument(
+        "--load",
+        metavar="PATH",
+        help="start from a network saved with --save: its architecture and parameters",
+    )
+    _add_network_options(t)
     t.set_defaults(run=_run_train)
     d = sub.add_parser(
         "draw",
-        help="draw a network's graph with data, gradients and local derivatives",
-        description="Draw the article's network after one backward pass. The format "
+        help="draw a graph with data, gradients and local derivatives",
+        description="Draw a graph after one backward pass: the article's network, a formula "
+        "or a function of yours. The format "
         f"follows the output's extension ({', '.join(FORMATS)}); Graphviz comes "
         "bundled with pygraphviz, nothing else is needed.",
     )
-    d.add_argument("network", choices=["mazur"], help="the network to draw")
+    _add_graph_arguments(d, "draw")
     d.add_argument(
         "-o", "--output", type=_output_path, required=True, metavar="FILE", help="where to write"
     )
@@ -422,9 +799,8 @@ def build_parser() -> argparse.ArgumentParser:
     )
     d.add_argument(
         "--highlight",
-        type=_highlight_target,
         metavar="LABEL",
-        help="draw the path from LABEL to E_total in red (e.g. w5)",
+        help="draw the path from LABEL to the root in red (e.g. w5)",
     )
     d.add_argument(
         "--collapse-neurons",
@@ -437,10 +813,11 @@ def build_parser() -> argparse.ArgumentParser:
         "viz",
         help="write one web page that plays the forward and backward pass node by node",
         description="Write one self-contained HTML file (no network needed) that plays the "
-        "article's forward pass and backward pass node by node, with the chain rule for "
+        "forward pass and backward pass of a graph (the article's network, a formula or a "
+        "function of yours) node by node, with the chain rule for "
         "every gradient. Keys: Right/Left step, Space plays, Home/End jump.",
     )
-    v.add_argument("network", choices=["mazur"], help="the network to play")
+    _add_graph_arguments(v, "play")
     v.add_argument(
         "-o", "--output", type=_html_path, required=True, metavar="FILE", help="the .html to write"
     )
@@ -451,6 +828,31 @@ def build_parser() -> argparse.ArgumentParser:
         help="one node and one step per neuron, its weights and bias folded in",
     )
     v.set_defaults(run=_run_viz)
+
+    e = sub.add_parser(
+        "explain",
+        help="write out a gradient by the chain rule, with numbers",
+        description="Derive ∂root/∂LABEL by the chain rule, as the article does, for the "
+        "article's network, a formula or a function of yours. A formula starting with a "
+        'minus goes after -- (tinygrad-bp explain -- "-x*y" x=1 y=2).',
+    )
+    _add_graph_arguments(e, "explain")
+    e.add_argument(
+        "--wrt",
+        default="all",
+        metavar="LABEL",
+        help="the node whose gradient to derive (e.g. w1), or all (the default): every name "
+        "of a formula, the parameters of a function, the article's weights",
+    )
+    e.add_argument(
+        "--precision",
+        type=int,
+        choices=range(18),
+        default=9,
+        metavar="N",
+        help="decimals shown, 0 to 17 (default 9, as the article prints)",
+    )
+    e.set_defaults(run=_run_explain)
     return parser
 
 

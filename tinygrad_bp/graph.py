@@ -55,6 +55,8 @@ def grad(root: Value, wrt: Sequence[Value]) -> list[float]:
     """
     if not isinstance(root, Value):
         raise TypeError(f"grad: root must be a Value, got {type(root).__name__}")
+    if isinstance(wrt, Value) or not isinstance(wrt, Sequence):
+        raise TypeError(f"grad: wrt must be a list of Values, got {type(wrt).__name__}")
     for i, v in enumerate(wrt):
         if not isinstance(v, Value):
             raise TypeError(f"grad: wrt[{i}] must be a Value, got {type(v).__name__}")

@@ -5,6 +5,9 @@ with arguments that are earlier nodes (``Ref``) or constants (``Const``).
 ``evaluate`` builds it with the Python operators plus a table of functions,
 so the same description becomes tinygrad_bp Values, plain floats (for finite
 differences) or PyTorch tensors, and the engines can be compared node by node.
+For Values the table (``VALUE_FUNCTIONS``) reaches every op as a user does:
+the built-in ops through their methods (``x.sin()``), ``abs()``, ``%`` and
+the functions of two arguments (``atan2``, ``hypot``, ``minimum``, ``maximum``).
 
 ``random_graph`` draws one from a ``random.Random`` (hypothesis passes its own,
 whose draws it can shrink). It uses every op of the engine, reuses earlier
@@ -33,13 +36,15 @@ True
 from __future__ import annotations
 
 import math
+import operator
 import random
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from operator import methodcaller
 from typing import Any
 
-from tinygrad_bp import Op, Value, math_rules, op, rules, total, weighted_sum
+from tinygrad_bp import Value, atan2, hypot, maximum, minimum, total, weighted_sum
 
 # Every op of the engine, by the names used in a Step.
 OPS = (
@@ -276,48 +281,45 @@ def _value_weighted_sum(*wxb: Any) -> Value:
     return weighted_sum(wxb[:n], wxb[n : 2 * n], wxb[-1])
 
 
-# The ops that Value has no method for yet, made from their rules with ``op``
-# here, in one place. When the built-in ops land (``v.sqrt()``, ``abs(v)``,
-# ``v % c``, ``maximum(a, b)``, ...), switch VALUE_FUNCTIONS to them and drop
-# this table: the tests that use it then test the built-ins.
-RULE_OPS: dict[str, Op] = {
-    name: op(rule, name=name)
-    for name, rule in {
-        "sqrt": math_rules.sqrt,
-        "abs": rules.abs,
-        "sin": math_rules.sin,
-        "cos": math_rules.cos,
-        "tan": math_rules.tan,
-        "asin": math_rules.asin,
-        "acos": math_rules.acos,
-        "atan": math_rules.atan,
-        "atan2": math_rules.atan2,
-        "sinh": math_rules.sinh,
-        "cosh": math_rules.cosh,
-        "log1p": math_rules.log1p,
-        "expm1": math_rules.expm1,
-        "log2": math_rules.log2,
-        "log10": math_rules.log10,
-        "exp2": math_rules.exp2,
-        "hypot": math_rules.hypot,
-        "minimum": rules.minimum,
-        "maximum": rules.maximum,
-        "softplus": rules.softplus,
-        "leaky_relu": rules.leaky_relu,
-        "mod": rules.mod,
-    }.items()
-}
+# The ops of one argument as a user writes them, as methods: ``x.sin()`` is
+# the built-in op ``sin`` (tinygrad_bp/functions.py), ``x.exp()`` Value's own.
+METHODS = (
+    "exp",
+    "log",
+    "tanh",
+    "sigmoid",
+    "relu",
+    "sqrt",
+    "sin",
+    "cos",
+    "tan",
+    "asin",
+    "acos",
+    "atan",
+    "sinh",
+    "cosh",
+    "log1p",
+    "expm1",
+    "log2",
+    "log10",
+    "exp2",
+    "softplus",
+)
 
-# tinygrad_bp: the fused ops weighted_sum and total, each one node.
+# tinygrad_bp: every op as a user reaches it, the built-in ops all. abs and %
+# through Python's abs() and operator, leaky_relu as a method with its slope,
+# the ops of two arguments as functions, weighted_sum and total as one node each.
 VALUE_FUNCTIONS: dict[str, Callable[..., Value]] = {
-    "exp": Value.exp,
-    "log": Value.log,
-    "tanh": Value.tanh,
-    "sigmoid": Value.sigmoid,
-    "relu": Value.relu,
+    **{name: methodcaller(name) for name in METHODS},
+    "abs": abs,
+    "mod": operator.mod,
+    "leaky_relu": lambda x, slope: x.leaky_relu(slope),
+    "atan2": atan2,
+    "hypot": hypot,
+    "minimum": minimum,
+    "maximum": maximum,
     "weighted_sum": _value_weighted_sum,
     "total": lambda *xs: total(xs),
-    **RULE_OPS,
 }
 
 
@@ -474,7 +476,7 @@ class _Builder:
                 slope = self.ref()
             return None if x is None or slope is None else self.push(op, x, slope)
         if op == "mod":
-            x = self.ref()
+            x = self.const() if self.rng.random() < 0.2 else self.ref()  # also number % Value
             c = self.away_from_zero()
             if x is None or c is None:
                 return None

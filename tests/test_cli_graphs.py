@@ -1,0 +1,250 @@
+"""draw, viz and explain on a graph of one's own: a formula, or file.py:function."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from nn import mazur
+from tinygrad_bp import cli, explain
+from tinygrad_bp.draw import PARAMETER_FILL
+
+ROOT = Path(__file__).resolve().parent.parent
+NEURON = ["tanh(x1*w1 + x2*w2 + b)", "x1=2", "x2=0", "w1=-3", "w2=1", "b=6.8813735870195432"]
+
+
+def run(argv: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
+    status = cli.main(argv)
+    out, err = capsys.readouterr()
+    return status, out, err
+
+
+def one_line_error(status: int, err: str) -> str:
+    assert status == 1
+    assert len(err.splitlines()) == 1, err
+    assert "Traceback" not in err
+    return err
+
+
+# -- formulas ----------------------------------------------------------------------------
+def test_draw_a_formula(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    target = tmp_path / "neuron.dot"
+    status, out, err = run(["draw", *NEURON, "-o", str(target), "--parameters", "w1,w2,b"], capsys)
+    assert status == 0, err
+    assert (
+        out == f"Wrote {target}: out = tanh(x1*w1 + x2*w2 + b) after one backward pass (10 nodes)\n"
+    )
+    source = target.read_text()
+    for label in ("x1", "x2", "w1", "w2", "b", "out"):
+        assert f"{label} |" in source or f">{label}<" in source or label in source
+    assert source.count(PARAMETER_FILL) == 3  # w1, w2, b; x1 and x2 are inputs
+
+
+def test_draw_a_formula_as_svg_with_a_highlight(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    target = tmp_path / "neuron.svg"
+    status, _, err = run(["draw", *NEURON, "-o", str(target), "--highlight", "w1"], capsys)
+    assert status == 0, err
+    assert target.read_bytes().lstrip().startswith((b"<?xml", b"<svg"))
+
+
+def test_viz_a_formula(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    target = tmp_path / "neuron.html"
+    status, out, err = run(["viz", *NEURON, "-o", str(target)], capsys)
+    assert status == 0, err
+    assert out.startswith(f"Wrote {target}: out = tanh(x1*w1 + x2*w2 + b) in 5 forward and ")
+    page = target.read_text()
+    assert "<title>out = tanh(x1*w1 + x2*w2 + b), node by node</title>" in page
+
+
+def test_explain_a_formula(capsys: pytest.CaptureFixture[str]) -> None:
+    status, out, err = run(["explain", *NEURON, "--wrt", "w1"], capsys)
+    assert status == 0, err
+    assert out == (
+        "out = tanh(x1*w1 + x2*w2 + b) = 0.707106781\n"
+        "\n"
+        "∂out/∂w1 = ∂out/∂[+]#2 × ∂[+]#2/∂[+]#1 × ∂[+]#1/∂[*]#1 × ∂[*]#1/∂w1\n"
+        "         = 0.5 × 1 × 1 × 2 = 1\n"
+    )
+
+
+def test_explain_all_the_names_of_a_named_formula(capsys: pytest.CaptureFixture[str]) -> None:
+    argv = ["explain", "f = (x + y) * z", "x=-2", "y=5", "z=-4", "--precision", "3"]
+    status, out, err = run(argv, capsys)
+    assert status == 0, err
+    assert out.splitlines()[0] == "f = (x + y) * z = -12"
+    assert "\n∂f/∂x = ∂f/∂[+] × ∂[+]/∂x\n      = -4 × 1 = -4\n" in out
+    assert "\n∂f/∂y = ∂f/∂[+] × ∂[+]/∂y\n      = -4 × 1 = -4\n" in out
+    assert "\n∂f/∂z = 3\n" in out
+
+
+def test_explain_the_article(capsys: pytest.CaptureFixture[str]) -> None:
+    status, out, _ = run(["explain", "mazur", "--wrt", "w5"], capsys)
+    assert status == 0
+    _, step = mazur.backpropagated()
+    assert out == f"E_total = 0.298371109\n\n{explain(step.E_total, 'w5')}\n"
+    status, out, _ = run(["explain", "mazur"], capsys)
+    heads = [block.split(" = ")[0] for block in out.split("\n\n")[1:]]
+    assert heads == [f"∂E_total/∂w{k}" for k in range(1, 9)]  # the weights, as mazur --explain
+
+
+def test_a_formula_starting_with_a_minus_goes_after_a_double_dash(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    status, out, err = run(["explain", "--wrt", "x", "--", "-x*y", "x=2", "y=3"], capsys)
+    assert status == 0, err
+    assert out.splitlines()[0] == "out = -x*y = -6"
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (
+            ["draw", "x.__class__", "x=1"],
+            "not allowed: attribute access, in x.__class__; a formula",
+        ),
+        (["draw", "x * y", "x=1"], "the formula uses y but gives it no value; add y=NUMBER"),
+        (["draw", "x", "x=1", "y=2"], "y=2.0 is given, but the formula does not use y"),
+        (["viz", "9**9**9"], r"9\*\*9\*\*9 is too large for a float"),
+        (["explain", "x", "x=one"], "'x=one': 'one' is not a number"),
+        (["explain", "x", "x"], "'x' is not NAME=VALUE"),
+        (["draw", "mazur", "x=1"], "x=1: values are for a formula; mazur .* takes none"),
+        (["draw", "x", "x=1", "--parameters", "w"], "--parameters w: w not among the formula's"),
+        (["draw", "mazur", "--parameters", "w1"], "--parameters is for a formula"),
+        (["draw", "x + 1", "x=1", "--highlight", "w"], "--highlight: unknown label 'w'"),
+        (["explain", "x + 1", "x=1", "--wrt", "y"], "--wrt: unknown label 'y'; expected one of"),
+        (["explain", "x*x", "x=1", "--wrt", "x\x1b[2J"], r"unknown label 'x\\x1b\[2J'"),
+    ],
+)
+def test_a_bad_graph_is_one_line(
+    argv: list[str], message: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    if argv[0] == "draw":
+        argv = [*argv, "-o", str(tmp_path / "g.svg")]
+    elif argv[0] == "viz":
+        argv = [*argv, "-o", str(tmp_path / "g.html")]
+    status, out, err = run(argv, capsys)
+    line = one_line_error(status, err)
+    assert out == "" and re.search(message, line), line
+    assert "\x1b" not in err
+    assert list(tmp_path.iterdir()) == []
+
+
+# -- a function in a file -------------------------------------------------------------------
+CIRCUIT = """
+    from tinygrad_bp import Value
+
+    def circuit():
+        x, y, z = Value(-2.0, "x"), Value(5.0, "y"), Value(-4.0, "z")
+        f = (x + y) * z
+        f.label = "f"
+        return f, [z]
+
+    def broken():
+        return helper()
+
+    def helper():
+        raise RuntimeError("my mistake")
+"""
+
+
+@pytest.fixture
+def circuit(tmp_path: Path) -> Path:
+    path = tmp_path / "circuit.py"
+    path.write_text(textwrap.dedent(CIRCUIT))
+    return path
+
+
+def test_draw_viz_and_explain_a_function(
+    circuit: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    dot = tmp_path / "c.dot"
+    status, out, err = run(["draw", f"{circuit}:circuit", "-o", str(dot)], capsys)
+    assert status == 0, err
+    assert out == f"Wrote {dot}: the graph of {circuit}:circuit after one backward pass (5 nodes)\n"
+    assert dot.read_text().count(PARAMETER_FILL) == 1  # z, as the function said
+
+    page = tmp_path / "c.html"
+    status, out, err = run(["viz", f"{circuit}:circuit", "-o", str(page)], capsys)
+    assert status == 0 and out.startswith(f"Wrote {page}: the graph of {circuit}:circuit in ")
+
+    status, out, err = run(["explain", f"{circuit}:circuit"], capsys)
+    assert status == 0
+    assert (
+        out
+        == "f = -12\n\n∂f/∂z = 3\n  (the local derivative of * recorded on the edge from z to f)\n"
+    )
+    status, out, err = run(["explain", f"{circuit}:circuit", "--wrt", "x"], capsys)
+    assert out.splitlines()[-1].strip() == "= -4 × 1 = -4"
+
+
+def test_an_error_in_the_users_function_shows_their_traceback(
+    circuit: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    status, out, err = run(["draw", f"{circuit}:broken", "-o", str(tmp_path / "g.svg")], capsys)
+    assert status == 1 and out == ""
+    lines = err.splitlines()
+    assert lines[0] == f"tinygrad-bp draw: {circuit}:broken raised an error:"
+    assert lines[1] == "Traceback (most recent call last):"
+    assert f'File "{circuit}", line 11, in broken' in err and "in helper" in err
+    assert lines[-1] == "RuntimeError: my mistake"
+    assert "cli.py" not in err and "userfile.py" not in err
+
+
+@pytest.mark.parametrize(
+    ("reference", "message"),
+    [
+        ("{path}:nope", "has no function nope; functions defined there: circuit, broken, helper"),
+        ("{path}", "name the function to call after a colon"),
+        ("{dir}/none.py:f", "cannot open .*none.py': no such file"),
+    ],
+)
+def test_a_reference_that_leads_nowhere_is_one_line(
+    circuit: Path, reference: str, message: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    argv = ["explain", reference.format(path=circuit, dir=circuit.parent)]
+    status, _, err = run(argv, capsys)
+    assert re.search(message, one_line_error(status, err))
+
+
+def test_values_are_refused_for_a_function(
+    circuit: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    status, _, err = run(["explain", f"{circuit}:circuit", "x=1"], capsys)
+    assert "values are for a formula" in one_line_error(status, err)
+
+
+def test_the_command_as_a_new_user_types_it(tmp_path: Path) -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "tinygrad_bp", "draw", *NEURON, "-o", "neuron.svg"],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        env={"PYTHONPATH": str(ROOT), "PATH": "/usr/bin:/bin"},
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.startswith("Wrote neuron.svg: out = tanh(x1*w1 + x2*w2 + b)")
+    assert (tmp_path / "neuron.svg").stat().st_size > 1000
+
+
+def test_the_example_file(capsys: pytest.CaptureFixture[str]) -> None:
+    status, out, err = run(["explain", str(ROOT / "examples" / "neuron.py:neuron")], capsys)
+    assert status == 0, err
+    assert out.startswith("o = 0.707106781\n\n∂o/∂w1 = ")
+    assert [block.split(" = ")[0] for block in out.split("\n\n")[1:]] == [
+        "∂o/∂w1",
+        "∂o/∂w2",
+        "∂o/∂b",
+    ]
+
+
+def test_explain_all_is_the_parameters_when_named(capsys: pytest.CaptureFixture[str]) -> None:
+    status, out, _ = run(["explain", *NEURON, "--parameters", "w2,b"], capsys)
+    assert status == 0
+    assert [block.split(" = ")[0] for block in out.split("\n\n")[1:]] == ["∂out/∂w2", "∂out/∂b"]

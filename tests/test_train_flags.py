@@ -1,0 +1,253 @@
+"""train for more than micrograd's demo: its network, loss, optimizer and data as flags."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import pytest
+
+from nn import MLP, SGD, Adam, fit, load, make_moons, make_xor, save
+from nn.train import classifier_loss, linear_decay, svm_loss
+from tinygrad_bp import cli
+
+
+def train(argv: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, list[str], str]:
+    status = cli.main(["train", *argv])
+    out, err = capsys.readouterr()
+    return status, out.splitlines(), err
+
+
+def final_loss(lines: list[str]) -> float:
+    match = re.match(r"final loss (\d+\.\d+) accuracy", lines[-1])
+    assert match, lines[-1]
+    return float(match.group(1))
+
+
+def test_the_defaults_are_micrograds_demo(capsys: pytest.CaptureFixture[str]) -> None:
+    status, lines, _ = train(["moons", "--steps", "2"], capsys)
+    assert status == 0
+    assert lines[0] == (
+        "MLP(2, [16, 16, 1], activation='relu', output_activation='linear') on moons "
+        "(100 points, seed 0): 2 steps of full-batch SGD, hinge loss + 1e-4·Σp², "
+        "learning rate 1.0 down to 0.1"
+    )
+    X, y = make_moons(100, seed=0, signed=True)
+    model = MLP(2, [16, 16, 1], seed=0)
+    history = fit(model, X, y, steps=2)
+    assert final_loss(lines) == round(history.losses[-1], 6)
+
+
+def test_layers_and_activation(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    path = tmp_path / "m.json"
+    argv = ["xor", "--steps", "1", "--layers", "3,5,2", "--activation", "tanh", "--save", str(path)]
+    status, lines, _ = train(argv, capsys)
+    assert status == 0
+    assert lines[0].startswith(
+        "MLP(2, [3, 5, 2, 1], activation='tanh', output_activation='linear')"
+    )
+    model = load(path)  # the file records the architecture
+    assert repr(model) == "MLP(2, [3, 5, 2, 1], activation='tanh', output_activation='linear')"
+
+
+def test_no_hidden_layer(capsys: pytest.CaptureFixture[str]) -> None:
+    status, lines, _ = train(["moons", "--steps", "1", "--layers", "none"], capsys)
+    assert status == 0 and lines[0].startswith("MLP(2, [1], ")
+
+
+@pytest.mark.parametrize("activation", ["relu", "tanh", "sigmoid"])
+def test_each_activation(activation: str, capsys: pytest.CaptureFixture[str]) -> None:
+    status, lines, _ = train(["xor", "--steps", "1", "--activation", activation], capsys)
+    assert status == 0 and f"activation={activation!r}" in lines[0]
+
+
+@pytest.mark.parametrize(
+    ("loss", "name"),
+    [("hinge", "hinge loss"), ("bce", "binary cross-entropy"), ("mse", "mean squared error")],
+)
+def test_each_loss(loss: str, name: str, capsys: pytest.CaptureFixture[str]) -> None:
+    argv = ["xor", "--steps", "3", "--points", "20", "--loss", loss, "--lr", "0.05"]
+    status, lines, _ = train(argv, capsys)
+    assert status == 0 and f"SGD, {name} + 1e-4·Σp², learning rate 0.05" in lines[0]
+    X, y = make_xor(20, seed=0, signed=True)
+    model = MLP(2, [16, 16, 1], seed=0)
+    loss_fn = svm_loss if loss == "hinge" else classifier_loss(loss)
+    history = fit(model, X, y, 3, loss_fn=loss_fn, optimizer=SGD(model.parameters(), lr=0.05))
+    assert final_loss(lines) == round(history.losses[-1], 6)
+
+
+def test_the_losses_by_hand() -> None:
+    model = MLP(2, [2, 1], seed=4)
+    X, y = [[0.5, -1.0], [1.0, 2.0]], [1, -1]
+    s = [model(x).data for x in X]  # type: ignore[union-attr]
+    import math
+
+    reg = 1e-4 * sum(p.data**2 for p in model.parameters())
+    bce = sum(
+        math.log1p(math.exp(-si)) if t > 0 else math.log1p(math.exp(si)) for si, t in zip(s, y)
+    )
+    mse = sum((si - t) ** 2 for si, t in zip(s, y))
+    assert classifier_loss("bce")(model, X, y)[0].data == pytest.approx(bce / 2 + reg, rel=1e-12)
+    assert classifier_loss("mse")(model, X, y)[0].data == pytest.approx(mse / 2 + reg, rel=1e-12)
+    with pytest.raises(ValueError, match="unknown loss 'l1'; expected one of hinge, bce, mse"):
+        classifier_loss("l1")
+
+
+def test_adam(capsys: pytest.CaptureFixture[str]) -> None:
+    status, lines, _ = train(
+        ["xor", "--steps", "3", "--points", "20", "--optimizer", "adam"], capsys
+    )
+    assert status == 0 and "full-batch Adam, hinge loss + 1e-4·Σp², learning rate 0.01" in lines[0]
+    X, y = make_xor(20, seed=0, signed=True)
+    model = MLP(2, [16, 16, 1], seed=0)
+    history = fit(model, X, y, 3, optimizer=Adam(model.parameters(), lr=0.01))
+    assert final_loss(lines) == round(history.losses[-1], 6)
+
+
+def test_sgd_with_momentum(capsys: pytest.CaptureFixture[str]) -> None:
+    argv = ["xor", "--steps", "3", "--points", "20", "--momentum", "0.9"]
+    status, lines, _ = train(argv, capsys)
+    assert status == 0
+    assert "SGD with momentum 0.9, hinge loss + 1e-4·Σp², learning rate 1.0 down to 0.1" in lines[0]
+    X, y = make_xor(20, seed=0, signed=True)
+    model = MLP(2, [16, 16, 1], seed=0)
+    optimizer = SGD(model.parameters(), lr=1.0, momentum=0.9)
+    history = fit(model, X, y, 3, optimizer=optimizer, schedule=linear_decay(3))
+    assert final_loss(lines) == round(history.losses[-1], 6)
+
+
+def test_points_and_noise(capsys: pytest.CaptureFixture[str]) -> None:
+    status, lines, _ = train(["moons", "--steps", "0", "--points", "30", "--noise", "0"], capsys)
+    assert status == 0 and "on moons (30 points, seed 0)" in lines[0]
+    X, y = make_moons(30, noise=0.0, seed=0, signed=True)
+    with_noise = train(["moons", "--steps", "0", "--points", "30", "--noise", "0.3"], capsys)[1]
+    assert final_loss(lines) != final_loss(with_noise)
+    assert final_loss(lines) == round(svm_loss(MLP(2, [16, 16, 1]), X, y)[0].data, 6)
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["--layers", "16,x"], "argument --layers: expected hidden layer sizes such as 16,16"),
+        (["--layers", "0"], "argument --layers: a layer has at least 1 neuron"),
+        (["--activation", "gelu"], "argument --activation: invalid choice: 'gelu'"),
+        (["--loss", "l1"], "argument --loss: invalid choice"),
+        (["--optimizer", "rmsprop"], "argument --optimizer: invalid choice"),
+        (["--lr", "0"], r"argument --lr: expected a number in \(0, ∞\), got 0"),
+        (["--lr", "nan"], "argument --lr: expected a number in"),
+        (["--momentum", "1"], r"argument --momentum: expected a number in \[0, 1\), got 1"),
+        (["--points", "1"], "argument --points: expected a number of at least 2, got 1"),
+        (["--noise", "-1"], "argument --noise: expected a number in"),
+    ],
+)
+def test_a_bad_flag_is_a_usage_error(
+    argv: list[str], message: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with pytest.raises(SystemExit) as info:
+        cli.main(["train", "xor", *argv])
+    assert info.value.code == 2
+    assert re.search(message, capsys.readouterr().err.splitlines()[-1])
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["--optimizer", "adam", "--momentum", "0.5"], "--momentum is for --optimizer sgd"),
+        (["--layers", "400,400"], "--layers 400,400 makes 162,001 parameters; at most 150,000"),
+    ],
+)
+def test_flags_that_cannot_go_together_are_one_line(
+    argv: list[str], message: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    status, lines, err = train(["xor", *argv], capsys)
+    assert status == 1 and lines == []
+    assert err == f"tinygrad-bp train: error: {message}" + err.split(message, 1)[1]
+    assert len(err.splitlines()) == 1
+
+
+# -- --load rebuilds the saved network ----------------------------------------------------
+@pytest.fixture
+def saved(tmp_path: Path) -> Path:
+    path = tmp_path / "net.json"
+    save(MLP(2, [4, 3, 1], "tanh", seed=5), path)
+    return path
+
+
+def test_load_rebuilds_the_saved_architecture(
+    saved: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    status, lines, err = train(["xor", "--steps", "0", "--load", str(saved)], capsys)
+    assert status == 0, err
+    assert lines[0] == f"loaded the network and its parameters from {str(saved)!r}"
+    assert lines[1].startswith("MLP(2, [4, 3, 1], activation='tanh', output_activation='linear')")
+    X, y = make_xor(100, seed=0, signed=True)
+    assert final_loss(lines) == round(svm_loss(load(saved), X, y)[0].data, 6)
+    # flags that agree with the file are fine
+    argv = ["xor", "--steps", "0", "--load", str(saved), "--layers", "4,3", "--activation", "tanh"]
+    assert train(argv, capsys)[0] == 0
+
+
+@pytest.mark.parametrize(
+    ("flags", "message"),
+    [
+        (
+            ["--layers", "16,16"],
+            "which contradicts --layers 16,16; leave --layers out to train the file's network "
+            "(or give --layers 4,3)",
+        ),
+        (
+            ["--activation", "relu"],
+            "which contradicts --activation relu; leave --activation out to train the file's "
+            "network (or give --activation tanh)",
+        ),
+    ],
+)
+def test_load_refuses_a_contradicting_flag(
+    saved: Path, flags: list[str], message: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    before = saved.read_bytes()
+    status, lines, err = train(["xor", "--load", str(saved), "--save", str(saved), *flags], capsys)
+    assert status == 1 and lines == []
+    assert err == (
+        f"tinygrad-bp train: error: cannot load {str(saved)!r}: the file holds "
+        f"MLP(2, [4, 3, 1], activation='tanh', output_activation='linear'), {message}\n"
+    )
+    assert saved.read_bytes() == before
+
+
+def test_load_refuses_a_network_train_cannot_use(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    for model in (MLP(3, [4, 1]), MLP(2, [4, 2]), MLP(2, [4, 1], output_activation="sigmoid")):
+        save(model, tmp_path / "m.json")
+        status, _, err = train(["xor", "--load", str(tmp_path / "m.json")], capsys)
+        assert status == 1 and len(err.splitlines()) == 1
+        assert err.endswith("train needs 2 inputs and one linear output (a score)\n")
+
+
+def test_a_diverging_loss_is_one_line_and_nothing_is_saved(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = tmp_path / "m.json"
+    status, lines, err = train(
+        ["moons", "--loss", "mse", "--steps", "5", "--save", str(path)], capsys
+    )
+    assert status == 1 and not path.exists()
+    assert err == (
+        "tinygrad-bp train: error: training diverged: the loss is inf after 5 steps, so nothing "
+        "was saved; a smaller --lr may help\n"
+    )
+
+
+def test_the_saved_file_records_the_architecture(tmp_path: Path) -> None:
+    path = tmp_path / "m.json"
+    save(MLP(2, [3, 1], "sigmoid"), path)
+    architecture = json.loads(path.read_text())["architecture"]
+    assert architecture == {
+        "nin": 2,
+        "nouts": [3, 1],
+        "activation": "sigmoid",
+        "output_activation": "linear",
+        "shared_bias": [False, False],
+    }
