@@ -6,10 +6,13 @@ and in one namespace per page, from a temporary folder:
 - a ```python block is executed;
 - a ```pycon block is a doctest (``>>>`` lines and the output they print);
 - in a ```bash block, each command that runs ``tinygrad-bp`` is run (through
-  ``python -m tinygrad_bp``, on this checkout) and must succeed; installs and
-  other commands are not run.
+  ``python -m tinygrad_bp``, on this checkout, beside a link to examples/)
+  and must succeed; installs and other commands are not run.
 
-A block with a ``<!-- no-test -->`` line just above it is left out.
+A block with a ``<!-- no-test -->`` line just above it is left out. A block
+that imports an optional dependency (PyTorch, matplotlib) is left out where it
+is not installed, unless ``TINYGRAD_BP_REQUIRE_TORCH=1`` (or ``..._MATPLOTLIB``)
+asks for it, as CI's documentation stage does.
 
 Links in the pages and in the lessons' Markdown cells: a relative link must
 name a file or folder that exists, and its ``#fragment`` a heading of that
@@ -19,7 +22,9 @@ network).
 
 from __future__ import annotations
 
+import ast
 import doctest
+import importlib.util
 import inspect
 import io
 import json
@@ -28,6 +33,7 @@ import re
 import shlex
 import subprocess
 import sys
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlparse
@@ -39,6 +45,7 @@ DOCS = ROOT / "docs"
 PAGES = [ROOT / "README.md", *sorted(p for p in DOCS.rglob("*.md") if "_build" not in p.parts)]
 NOTEBOOKS = sorted((ROOT / "examples" / "notebooks").glob("*.ipynb"))
 SKIP_MARK = "<!-- no-test -->"
+OPTIONAL = ("torch", "matplotlib")  # extras a page may use; the test extra has neither
 COMMAND = "tinygrad-bp"
 
 FENCE = re.compile(
@@ -95,6 +102,18 @@ def test_the_pages_are_there() -> None:
     assert {f"{t}.md" for t in topics} <= names
 
 
+@pytest.fixture
+def fresh_value_methods() -> Iterator[None]:
+    """Each page starts from Value's own methods: a page's ``@op(method=True)`` is undone."""
+    from tinygrad_bp import Value, ops
+
+    before = set(vars(Value))
+    yield
+    for name in set(vars(Value)) - before:
+        ops.remove_method(name)
+
+
+@pytest.mark.usefixtures("fresh_value_methods")
 @pytest.mark.parametrize("path", PAGES, ids=page_id)
 def test_the_python_on_a_page_runs(
     path: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
@@ -105,6 +124,8 @@ def test_the_python_on_a_page_runs(
     name = page_id(path)
     for block in page_blocks(path, {"python", "pycon"}):
         where = f"{name}:{block.line}"
+        if missing_optional(block, where):
+            continue
         if block.language == "python":
             exec(compile(block.code, where, "exec"), namespace)  # the project's own pages
             continue
@@ -118,15 +139,43 @@ def test_the_python_on_a_page_runs(
         assert not runner.failures, f"{where}: the example's output differs\n{report.getvalue()}"
 
 
+def imported(code: str) -> set[str]:
+    """The top-level modules a block of Python imports."""
+    tree = ast.parse(code)
+    names = {a.name for n in ast.walk(tree) if isinstance(n, ast.Import) for a in n.names}
+    names |= {n.module for n in ast.walk(tree) if isinstance(n, ast.ImportFrom) and n.module}
+    return {name.split(".")[0] for name in names}
+
+
+def missing_optional(block: Block, where: str) -> bool:
+    """True if the block needs an optional dependency that is absent and not required."""
+    code = block.code
+    if block.language == "pycon":
+        code = "\n".join(e.source for e in doctest.DocTestParser().get_examples(code))
+    for module in sorted(imported(code) & set(OPTIONAL)):
+        if importlib.util.find_spec(module) is None:
+            if os.environ.get(f"TINYGRAD_BP_REQUIRE_{module.upper()}") == "1":
+                pytest.fail(f"{where} needs {module}, which is not installed")
+            return True
+    return False
+
+
 def commands(path: Path) -> list[tuple[int, list[str]]]:
     """The ``tinygrad-bp`` commands in a page's shell blocks, as argument lists."""
     found = []
     for block in page_blocks(path, {"bash", "sh", "console"}):
+        pending, first = "", 0
         for k, line in enumerate(block.code.splitlines()):
-            for part in line.split("&&"):
+            if not pending:
+                first = block.line + 1 + k
+            if line.endswith("\\"):  # continued on the next line
+                pending += line[:-1] + " "
+                continue
+            command, pending = pending + line, ""
+            for part in command.split("&&"):
                 words = shlex.split(part, comments=True)
                 if words and words[0] == COMMAND:
-                    found.append((block.line + 1 + k, words[1:]))
+                    found.append((first, words[1:]))
     return found
 
 
@@ -135,6 +184,7 @@ PAGES_WITH_COMMANDS = [p for p in PAGES if commands(p)]
 
 @pytest.mark.parametrize("path", PAGES_WITH_COMMANDS, ids=page_id)
 def test_the_commands_on_a_page_run(path: Path, tmp_path: Path) -> None:
+    (tmp_path / "examples").symlink_to(ROOT / "examples")  # commands name examples/... files
     env = dict(os.environ, MPLBACKEND="Agg")
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH")]))
     for line, args in commands(path):
