@@ -13,10 +13,13 @@ fetched while building.
 
 from __future__ import annotations
 
+import inspect
 import os
+import re
 import shutil
 import sys
 from pathlib import Path
+from typing import Any
 
 DOCS = Path(__file__).resolve().parent
 ROOT = DOCS.parent
@@ -25,6 +28,7 @@ sys.path.insert(0, str(ROOT))
 os.environ["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))
 
 import tinygrad_bp  # noqa: E402  (after the path is set)
+from tinygrad_bp import Op  # noqa: E402
 
 project = "tinygrad_bp"
 author = "the tinygrad_bp authors"
@@ -53,6 +57,56 @@ autodoc_default_options = {"members": True, "show-inheritance": True}
 html_theme = "furo"
 html_title = f"tinygrad_bp {release}"
 html_static_path: list[str] = []
+
+
+_LITERAL = re.compile(r"(``.+?``)")
+
+
+def _plain_bars(
+    app: object, what: str, name: str, obj: object, options: object, lines: list[str]
+) -> None:
+    """Keep a docstring's ``|x|`` (an absolute value) as text.
+
+    The docstrings are written for ``help()``, as plain text with ````literals````
+    and doctest examples; reStructuredText would read ``|x|`` as a
+    substitution. Bars outside literals and examples are escaped.
+    """
+    in_example = False
+    for k, line in enumerate(lines):
+        stripped = line.lstrip()
+        if stripped.startswith(">>>"):
+            in_example = True
+        elif not stripped:
+            in_example = False
+        if in_example or "|" not in line:
+            continue
+        parts = _LITERAL.split(line)
+        lines[k] = "".join(p if i % 2 else p.replace("|", "\\|") for i, p in enumerate(parts))
+
+
+def _op_signature(
+    app: object, what: str, name: str, obj: object, options: object, sig: str, ret: str
+) -> tuple[str, str] | None:
+    """An op's signature as a user calls it: Values or numbers in, a Value out.
+
+    An ``Op`` carries its rule's docstring and signature, whose annotations
+    are the rule's (floats in, the value and local derivatives out).
+    """
+    if not isinstance(obj, Op):
+        return None
+    params = [p.replace(annotation=inspect.Parameter.empty) for p in _rule_params(obj)]
+    if what in ("method", "attribute"):  # an op kept on Value: the Value is the first argument
+        params = params[1:]
+    return "(" + ", ".join(str(p) for p in params) + ")", "Value"
+
+
+def _rule_params(o: Op) -> list[inspect.Parameter]:
+    return list(inspect.signature(o.rule).parameters.values())
+
+
+def setup(app: Any) -> None:
+    app.connect("autodoc-process-docstring", _plain_bars)
+    app.connect("autodoc-process-signature", _op_signature)
 
 
 def _copy_lessons() -> None:
