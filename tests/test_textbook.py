@@ -1,8 +1,8 @@
-"""The engine stays readable: the README's account of it is true, and no file outgrows a sitting.
+"""The engine stays readable: its page tells the truth, and no file outgrows a sitting.
 
-The README lists the definitions a reader passes through from ``a * b`` to
-the end of ``backward()``, with their lines; this checks each against the
-source, so the table cannot drift from the code.
+``docs/engine.md`` lists the definitions a reader passes through from
+``a * b`` to the end of ``backward()``, with their lines; this checks each
+against the source, so the table cannot drift from the code.
 """
 
 from __future__ import annotations
@@ -33,26 +33,26 @@ ENGINE_FILES = [
 MOST_LINES = 400
 
 
-def readme_path_rows() -> list[tuple[str, str, int, int, int]]:
-    text = (ROOT / "README.md").read_text(encoding="utf-8")
-    section = text.split("## How the engine works", 1)[1].split("\n## ", 1)[0]
+def engine_page_rows() -> list[tuple[str, str, int, int, int]]:
+    section = (ROOT / "docs" / "engine.md").read_text(encoding="utf-8")
     rows = re.findall(
         r"^\| `([\w.]+)` \| `([\w.]+)`[^|]*\| (\d+)–(\d+) \| (\d+) \|$", section, re.M
     )
     return [(f, name, int(a), int(b), int(n)) for f, name, a, b, n in rows]
 
 
-def test_the_readme_lists_the_path_from_a_product_to_the_end_of_backward() -> None:
-    rows = readme_path_rows()
+def test_the_engine_page_lists_the_path_from_a_product_to_the_end_of_backward() -> None:
+    rows = engine_page_rows()
     assert [name for _, name, *_ in rows][:2] == ["Value.__mul__", "Op.binary"]
     assert rows[-1][1].endswith(".backprop")
-    count = re.search(r"nine definitions, (\d+) lines", (ROOT / "README.md").read_text("utf-8"))
+    page = (ROOT / "docs" / "engine.md").read_text("utf-8")
+    count = re.search(r"nine definitions, (\d+) lines", page)
     assert count is not None and int(count.group(1)) == sum(n for *_, n in rows)
     assert len(rows) == 9
 
 
-@pytest.mark.parametrize("row", readme_path_rows(), ids=lambda r: r[1])
-def test_each_definition_on_the_path_is_where_the_readme_says(
+@pytest.mark.parametrize("row", engine_page_rows(), ids=lambda r: r[1])
+def test_each_definition_on_the_path_is_where_the_page_says(
     row: tuple[str, str, int, int, int],
 ) -> None:
     file, name, first, last, count = row

@@ -478,17 +478,15 @@ def test_a_plain_linear_for_a_shared_bias_layer_is_refused_by_torch() -> None:
     assert MLP.from_torch(net).layers[0].shared_bias is False
 
 
-# -- the README ----------------------------------------------------------------------
+# -- the documentation ---------------------------------------------------------------
 
 
-def test_the_readme_section_to_pytorch_runs_as_written(capsys: pytest.CaptureFixture[str]) -> None:
-    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8")
-    section = readme[readme.index("## To PyTorch") :]
-    section = section[: section.index("\n## ", 1)]
-    blocks = re.findall(r"```python\n(.*?)```", section, re.S)
+def test_the_page_to_pytorch_runs_as_written(capsys: pytest.CaptureFixture[str]) -> None:
+    page = Path(__file__).resolve().parents[2] / "docs" / "torch.md"
+    blocks = re.findall(r"```python\n(.*?)```", page.read_text(encoding="utf-8"), re.S)
     assert len(blocks) == 1
     namespace: dict[str, object] = {}
-    exec(compile(blocks[0], "README.md", "exec"), namespace)  # the project's own text
+    exec(compile(blocks[0], "docs/torch.md", "exec"), namespace)  # the project's own text
     printed = capsys.readouterr().out
     assert "0.082167041" in printed
     back = namespace["back"]
