@@ -35,7 +35,7 @@ from tinygrad_bp import (
     total,
     weighted_sum,
 )
-from tinygrad_bp.trace import Traced, TraceError, identifier, trace
+from tinygrad_bp.trace import Traced, TraceError, identifier, literal, trace
 
 
 def close(a: float, b: float, rel: float = 1e-12) -> bool:
@@ -76,6 +76,13 @@ def assert_same(a: tuple[float, list[float]], b: tuple[float, list[float]]) -> N
 
 EDGES = [0.0, -0.0, 1.0, -1.0, 0.5, -2.5, 1e-300, 5e-324, 700.0, 710.0, -745.0, 1e300]
 EDGES += [math.inf, -math.inf, math.nan, math.pi / 2, 3.0, -0.75]
+# Where a rule of the math module changes its ways: the last float before an
+# overflow (exp, sinh, cosh, exp2, hypot), squares past the floats' range
+# (atan2), a derivative that overflows (1e-200 ** -1), next to ±1 (asin),
+# whole and fractional powers of negative bases.
+EDGES += [709.782712893384, 710.4758600739439, -710.4758600739439, 1023.9999, 1024.0]
+EDGES += [-1075.0, 1.5e308, 1e155, 1e-160, 1e-200, -1e-200, 1e-10, 0.9999999999999999]
+EDGES += [-1.0000000000000002, 2.0, -3.0, 10.0]
 
 
 Rule = Callable[..., tuple[float, Sequence[float]]]
@@ -89,18 +96,23 @@ def run_rule(rule: Rule, xs: Sequence[float]) -> object:
     return (value, tuple(local))
 
 
-def run_template(template: templates.Template, xs: Sequence[float]) -> object:
-    args = [f"x{k}" for k in range(len(xs))]
-    env: dict[str, object] = {**templates.FUNCTIONS, **dict(zip(args, xs))}
+def run_template(
+    template: templates.Template, xs: Sequence[float], constants: Sequence[int] = ()
+) -> object:
+    """The template's value and local derivatives at ``xs``: the arguments are
+    variables, but those at ``constants``, which are literals as a trace writes them."""
+    names = [f"x{k}" for k in range(len(xs))]
+    args = [literal(x) if k in constants else names[k] for k, x in enumerate(xs)]
+    env: dict[str, object] = {**templates.FUNCTIONS, **dict(zip(names, xs))}
     try:
         value = eval(template.value_code(args, "out"), {"__builtins__": {}}, env)  # noqa: S307
         env["out"] = value
         local = tuple(eval(d, {"__builtins__": {}}, env) for d in template.local_code(args, "out"))  # noqa: S307
-        env["g"] = 3.0
         for k, d in enumerate(local):
             written = template.grad_code(k, args, "out", "g")
-            if written is not None:
-                assert same_float(eval(written, {"__builtins__": {}}, env), d * 3.0)  # noqa: S307
+            for g in (3.0, -0.0, -math.inf, math.nan) if written is not None else ():
+                env["g"] = g  # the grad form: local · g, at any g
+                assert same_float(eval(written, {"__builtins__": {}}, env), d * g), (written, g)  # noqa: S307
     except (ArithmeticError, ValueError):
         return "raises"
     return (value, local)
@@ -122,23 +134,43 @@ def same_result(a: object, b: object) -> bool:
 ARITY = {rules.total: 3, rules.weighted_sum: 5}
 
 
+def points(n: int) -> list[list[float]]:
+    """Points for a rule of n arguments: every pair of edges (of one or two), edges
+    drawn at random (of more); then ordinary numbers, and numbers of any size."""
+    rng = random.Random(5)
+    if n <= 2:
+        edges = [[x] for x in EDGES]
+        for _ in range(n - 1):
+            edges = [[*xs, x] for xs in edges for x in EDGES]
+    else:
+        edges = [[rng.choice(EDGES) for _ in range(n)] for _ in range(400)]
+        edges += [[x] * n for x in EDGES]
+    ordinary = [[rng.uniform(-5, 5) for _ in range(n)] for _ in range(400)]
+    ordinary += [
+        [rng.uniform(-1, 1) * 10.0 ** rng.randint(-300, 300) for _ in range(n)] for _ in range(200)
+    ]
+    return edges + ordinary
+
+
 @pytest.mark.parametrize("rule", list(templates.TEMPLATES), ids=lambda r: r.__name__)
 def test_every_template_is_its_rule_to_the_bit(
     rule: Callable[..., tuple[float, Sequence[float]]],
 ) -> None:
     template = templates.TEMPLATES[rule]
     n = ARITY.get(rule, len(inspect.signature(rule).parameters))
-    rng = random.Random(5)
-    points = [[rng.choice(EDGES) for _ in range(n)] for _ in range(400)]
-    points += [[rng.uniform(-5, 5) for _ in range(n)] for _ in range(400)]
-    points += [[x] * n for x in EDGES]
-    for xs in points:
-        expected, got = run_rule(rule, xs), run_template(template, xs)
-        if rule in ARITY and not isinstance(expected, str) and not isinstance(got, str):
-            # A sum's zero may differ in sign (0 + -0.0); nothing else may.
-            assert close(expected[0], got[0]) or expected[0] == got[0], (xs, expected, got)  # type: ignore[index]
-            continue
-        assert same_result(expected, got), (rule.__name__, xs, expected, got)
+    # Each argument a variable, and (as a trace writes a number) each in turn a literal.
+    ways: list[Sequence[int]] = [(), *[(k,) for k in range(n)]]
+    for xs in points(n):
+        expected = run_rule(rule, xs)
+        for constants in ways:
+            got = run_template(template, xs, constants)
+            where = (rule.__name__, xs, constants, expected, got)
+            assert got != "raises" or template.raises, where  # it says whether it can
+            if rule in ARITY and not isinstance(expected, str) and not isinstance(got, str):
+                # A sum's zero may differ in sign (0 + -0.0); nothing else may.
+                assert close(expected[0], got[0]) or expected[0] == got[0], where  # type: ignore[index]
+                continue
+            assert same_result(expected, got), where
 
 
 # -- trace(root) against backward() --------------------------------------------------------
