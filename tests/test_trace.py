@@ -398,6 +398,28 @@ def test_a_rule_error_names_the_op_as_the_engine_does() -> None:
         traced2()
 
 
+@pytest.mark.parametrize(
+    ("build", "bad", "message"),
+    [
+        (lambda x: x.asin(), 2.0, r"asin: needs a number in \[-1, 1\], got 2.0"),
+        (lambda x: x.acos(), -1.5, r"acos: needs a number in \[-1, 1\], got -1.5"),
+        (lambda x: x.log1p(), -1.0, r"log1p: needs a number > -1, got -1.0"),
+        (lambda x: x.log2(), 0.0, r"log2: needs a positive number, got 0.0"),
+        (lambda x: x.log10(), -0.0, r"log10: needs a positive number, got -0.0"),
+        (lambda x: x.exp2(), 1024.0, r"exp2: exp2\(1024.0\) overflows a float"),
+    ],
+)
+def test_a_template_that_raises_is_named_through_its_rule(
+    build: Callable[[Value], Value], bad: float, message: str
+) -> None:
+    x = Value(0.5, "x")
+    traced = trace(build(x) * x)
+    assert "Called through" not in traced.source  # written inline
+    x.data = bad
+    with pytest.raises((ArithmeticError, ValueError), match=message):
+        traced()
+
+
 def test_a_net_with_constants_and_values_mixed() -> None:
     w, x, b = Value(0.5, "w"), Value(-1.5, "x"), Value(0.25, "b")
     y = weighted_sum([w, 2.0], [x, 3.0], b).relu() + weighted_sum([w], [0.75], 1.0)

@@ -15,9 +15,11 @@ for the op's own value. Each template gives
 Where a rule raises (``log(0)``, ``exp(1000)``, ``x / 0``), its template
 raises too, with the math module's words; ``trace`` then runs the rules
 themselves to say which op failed, and where. A rule without a template
-(``pow``, a user's ``@op``, any op added later) is called as it is.
-``tests/test_trace.py`` holds every template to its rule, float for
-float, at ordinary points and at the edges (±0, ±inf, NaN).
+(``pow``, ``sinh``, ``cosh``, ``expm1``, ``hypot``, a user's ``@op``, any
+op added later) is called as it is. ``tests/test_trace.py`` holds every
+template to its rule, float for float, at ordinary points and at the edges
+(±0, ±inf, NaN, the largest and the subnormal floats, the points where a
+result overflows), with its arguments as names and as literals.
 
 >>> TEMPLATES[rules.mul].value.format("a", "b", out="c")
 'a * b'
@@ -42,7 +44,14 @@ FUNCTIONS: dict[str, object] = {
     "sin": math.sin,
     "cos": math.cos,
     "tan": math.tan,
+    "asin": math.asin,
+    "acos": math.acos,
     "atan": math.atan,
+    "atan2": math.atan2,
+    "log1p": math.log1p,
+    "log2": math.log2,
+    "log10": math.log10,
+    "hypot": math.hypot,
     "fabs": math.fabs,
     "copysign": math.copysign,
     "isfinite": math.isfinite,
@@ -108,6 +117,14 @@ def _weighted_sum_local(args: Sequence[str], out: str) -> list[str]:
     return [*args[n : 2 * n], *args[:n], "1.0"]  # ∂/∂wᵢ = xᵢ, ∂/∂xᵢ = wᵢ, ∂/∂b = 1
 
 
+def _atan2_local(numerator: str) -> str:
+    """atan2's n/(x² + y²); where a square leaves the floats' range, (n/r)/r, r = hypot(x, y)."""
+    return (
+        f"{numerator} / _d if 1e-300 < (_d := {{1}} * {{1}} + {{0}} * {{0}}) < inf "
+        f"else ({numerator} / _r / _r if (_r := hypot({{1}}, {{0}})) != 0.0 else 0.0)"
+    )
+
+
 # Keyed by the rule itself: an op made from a built-in rule with ``op`` (a
 # checked op) gets its template too.
 TEMPLATES: dict[Callable[..., object], Template] = {
@@ -143,4 +160,62 @@ TEMPLATES: dict[Callable[..., object], Template] = {
     math_rules.cos: Template("cos({0})", ("-sin({0})",), raises=True),
     math_rules.tan: Template("tan({0})", ("1.0 + {out} * {out}",), raises=True),
     math_rules.atan: Template("atan({0})", ("1.0 / (1.0 + {0} * {0})",)),
+    # The larger of the two; a tie is x's, its gradient split 0.5/0.5; NaN in
+    # either gives NaN with derivatives 1 and 1.
+    rules.maximum: Template(
+        "{0} if {0} >= {1} else {1} if {1} > {0} else nan",
+        (
+            "0.0 if {1} > {0} else 0.5 if {0} == {1} else 1.0",
+            "0.0 if {0} > {1} else 0.5 if {0} == {1} else 1.0",
+        ),
+        grad=(
+            "0.0 * {g} if {1} > {0} else 0.5 * {g} if {0} == {1} else {g}",
+            "0.0 * {g} if {0} > {1} else 0.5 * {g} if {0} == {1} else {g}",
+        ),
+        gates=True,
+    ),
+    rules.minimum: Template(
+        "{0} if {0} <= {1} else {1} if {1} < {0} else nan",
+        (
+            "0.0 if {1} < {0} else 0.5 if {0} == {1} else 1.0",
+            "0.0 if {0} < {1} else 0.5 if {0} == {1} else 1.0",
+        ),
+        grad=(
+            "0.0 * {g} if {1} < {0} else 0.5 * {g} if {0} == {1} else {g}",
+            "0.0 * {g} if {0} < {1} else 0.5 * {g} if {0} == {1} else {g}",
+        ),
+        gates=True,
+    ),
+    # x and the slope: 1 and 0 above 0; slope and x at and below 0, and for NaN.
+    rules.leaky_relu: Template(
+        "{0} if {0} > 0.0 else {1} * {0}",
+        ("1.0 if {0} > 0.0 else {1}", "0.0 if {0} > 0.0 else {0}"),
+        grad=("{g} if {0} > 0.0 else {1} * {g}", "0.0 * {g} if {0} > 0.0 else {0} * {g}"),
+    ),
+    # max(x, 0) + ln(1 + e^-|x|); the derivative is sigmoid's expression:
+    # exp only ever of a number <= 0 (e^-|x| is e^x below 0).
+    rules.softplus: Template(
+        "({0} if {0} > 0.0 else 0.0) + log1p(exp(-fabs({0})))",
+        ("1.0 / (1.0 + exp(-{0})) if {0} >= 0.0 else (_z := exp({0})) / (1.0 + _z)",),
+    ),
+    # 1/√((1-x)(1+x)), infinite at ±1; math.asin raises past them.
+    math_rules.asin: Template(
+        "asin({0})",
+        ("1.0 / sqrt((1.0 - {0}) * (1.0 + {0})) if fabs({0}) != 1.0 else inf",),
+        raises=True,
+    ),
+    math_rules.acos: Template(
+        "acos({0})",
+        ("-1.0 / sqrt((1.0 - {0}) * (1.0 + {0})) if fabs({0}) != 1.0 else -inf",),
+        raises=True,
+    ),
+    # atan2(y, x): {0} is y, {1} is x. _d and _r are scratch names, as _z.
+    math_rules.atan2: Template("atan2({0}, {1})", (_atan2_local("{1}"), _atan2_local("-{0}"))),
+    math_rules.log1p: Template("log1p({0})", ("1.0 / (1.0 + {0})",), raises=True),
+    # ln 2 and ln 10 as the rules' own constants, written out.
+    math_rules.log2: Template("log2({0})", (f"1.0 / ({{0}} * {math_rules.LN2!r})",), raises=True),
+    math_rules.log10: Template(
+        "log10({0})", (f"1.0 / ({{0}} * {math_rules.LN10!r})",), raises=True
+    ),
+    math_rules.exp2: Template("2.0 ** {0}", (f"{{out}} * {math_rules.LN2!r}",), raises=True),
 }
