@@ -26,6 +26,7 @@ from nn.losses import _hinge
 from tinygrad_bp import (
     Value,
     cli,
+    hypot,
     math_rules,
     no_grad,
     op,
@@ -171,6 +172,22 @@ def test_every_template_is_its_rule_to_the_bit(
                 assert close(expected[0], got[0]) or expected[0] == got[0], where  # type: ignore[index]
                 continue
             assert same_result(expected, got), where
+
+
+def test_the_helpers_are_documented_plain_functions() -> None:
+    helpers = [f for f in templates.FUNCTIONS.values() if inspect.isfunction(f)]
+    assert len(helpers) == 4
+    for f in helpers:
+        assert f.__module__ == templates.__name__ and f.__doc__, f
+    # Past the largest float, where the math module raises. (With glibc, cosh
+    # and exp do not overflow where sinh and expm1 have a value, so the
+    # templates reach these branches only on a libm that rounds otherwise.)
+    assert templates.cosh_or_inf(-711.0) == math.inf
+    assert templates.sinh_or_inf(-711.0) == -math.inf
+    assert templates.exp_or_inf(710.0) == math.inf
+    assert templates.checked_hypot(math.inf, math.nan) == math.inf
+    with pytest.raises(OverflowError):
+        templates.checked_hypot(1.5e308, 1.5e308)
 
 
 # -- trace(root) against backward() --------------------------------------------------------
@@ -403,10 +420,14 @@ def test_a_rule_error_names_the_op_as_the_engine_does() -> None:
     [
         (lambda x: x.asin(), 2.0, r"asin: needs a number in \[-1, 1\], got 2.0"),
         (lambda x: x.acos(), -1.5, r"acos: needs a number in \[-1, 1\], got -1.5"),
+        (lambda x: x.sinh(), 711.0, r"sinh: sinh\(711.0\) overflows a float"),
+        (lambda x: x.cosh(), -711.0, r"cosh: cosh\(-711.0\) overflows a float"),
         (lambda x: x.log1p(), -1.0, r"log1p: needs a number > -1, got -1.0"),
+        (lambda x: x.expm1(), 710.0, r"expm1: expm1\(710.0\) overflows a float"),
         (lambda x: x.log2(), 0.0, r"log2: needs a positive number, got 0.0"),
         (lambda x: x.log10(), -0.0, r"log10: needs a positive number, got -0.0"),
         (lambda x: x.exp2(), 1024.0, r"exp2: exp2\(1024.0\) overflows a float"),
+        (lambda x: hypot(x, 1.5e308), 1.5e308, r"hypot: hypot\(1.5e\+308, 1.5e\+308\) overflows"),
     ],
 )
 def test_a_template_that_raises_is_named_through_its_rule(

@@ -15,11 +15,17 @@ for the op's own value. Each template gives
 Where a rule raises (``log(0)``, ``exp(1000)``, ``x / 0``), its template
 raises too, with the math module's words; ``trace`` then runs the rules
 themselves to say which op failed, and where. A rule without a template
-(``pow``, ``sinh``, ``cosh``, ``expm1``, ``hypot``, a user's ``@op``, any
-op added later) is called as it is. ``tests/test_trace.py`` holds every
-template to its rule, float for float, at ordinary points and at the edges
-(±0, ±inf, NaN, the largest and the subnormal floats, the points where a
-result overflows), with its arguments as names and as literals.
+(``pow``, a user's ``@op``, any op added later) is called as it is.
+``tests/test_trace.py`` holds every template to its rule, float for
+float, at ordinary points and at the edges (±0, ±inf, NaN, the largest and
+the subnormal floats, the points where a result overflows), with its
+arguments as names and as literals.
+
+Where a rule's handling of an edge cannot be said in a line of arithmetic
+(an overflow it catches), the template tests for the ordinary case inline
+and calls a small function of ``FUNCTIONS`` for the rest: ``cosh_or_inf``,
+``sinh_or_inf`` and ``exp_or_inf`` for derivatives near the largest float,
+``checked_hypot`` for a hypot that overflows.
 
 >>> TEMPLATES[rules.mul].value.format("a", "b", out="c")
 'a * b'
@@ -35,6 +41,47 @@ from dataclasses import dataclass
 
 from . import math_rules, rules
 
+# -- the edges a line of arithmetic cannot say -------------------------------------------
+# Plain functions of floats, each for the edges of one rule (the templates
+# below call them only there) and each held to the rule by the same test.
+
+
+def cosh_or_inf(x: float) -> float:
+    """cosh x, or inf where it is too large for a float (``math.cosh`` raises there)."""
+    try:
+        return math.cosh(x)
+    except OverflowError:
+        return math.inf
+
+
+def sinh_or_inf(x: float) -> float:
+    """sinh x, or ±inf (the sign of x) where it is too large for a float."""
+    try:
+        return math.sinh(x)
+    except OverflowError:
+        return math.copysign(math.inf, x)
+
+
+def exp_or_inf(x: float) -> float:
+    """e^x, or inf where it is too large for a float (``math.exp`` raises there)."""
+    try:
+        return math.exp(x)
+    except OverflowError:
+        return math.inf
+
+
+def checked_hypot(x: float, y: float) -> float:
+    """``math.hypot``, but an OverflowError where two finite numbers give inf, as the rule.
+
+    ``math.hypot(1.5e308, 1.5e308)`` is inf; an infinite argument gives inf
+    without an error, even beside a NaN.
+    """
+    r = math.hypot(x, y)
+    if math.isinf(r) and math.isfinite(x) and math.isfinite(y):
+        raise OverflowError("math range error")
+    return r
+
+
 # What the expressions below may call: given to the generated code by name.
 FUNCTIONS: dict[str, object] = {
     "exp": math.exp,
@@ -48,7 +95,10 @@ FUNCTIONS: dict[str, object] = {
     "acos": math.acos,
     "atan": math.atan,
     "atan2": math.atan2,
+    "sinh": math.sinh,
+    "cosh": math.cosh,
     "log1p": math.log1p,
+    "expm1": math.expm1,
     "log2": math.log2,
     "log10": math.log10,
     "hypot": math.hypot,
@@ -57,6 +107,10 @@ FUNCTIONS: dict[str, object] = {
     "isfinite": math.isfinite,
     "inf": math.inf,
     "nan": math.nan,
+    "cosh_or_inf": cosh_or_inf,
+    "sinh_or_inf": sinh_or_inf,
+    "exp_or_inf": exp_or_inf,
+    "checked_hypot": checked_hypot,
 }
 
 
@@ -211,11 +265,29 @@ TEMPLATES: dict[Callable[..., object], Template] = {
     ),
     # atan2(y, x): {0} is y, {1} is x. _d and _r are scratch names, as _z.
     math_rules.atan2: Template("atan2({0}, {1})", (_atan2_local("{1}"), _atan2_local("-{0}"))),
+    # The derivatives cosh and sinh overflow only within a rounding of the
+    # value's own limit, |x| ≈ 710.48: past |x| = 710 they are called with care.
+    math_rules.sinh: Template(
+        "sinh({0})", ("cosh({0}) if fabs({0}) < 710.0 else cosh_or_inf({0})",), raises=True
+    ),
+    math_rules.cosh: Template(
+        "cosh({0})", ("sinh({0}) if fabs({0}) < 710.0 else sinh_or_inf({0})",), raises=True
+    ),
     math_rules.log1p: Template("log1p({0})", ("1.0 / (1.0 + {0})",), raises=True),
+    # e^x itself, not expm1(x) + 1; e^x may overflow only past x = 709.
+    math_rules.expm1: Template(
+        "expm1({0})", ("exp({0}) if {0} < 709.0 else exp_or_inf({0})",), raises=True
+    ),
     # ln 2 and ln 10 as the rules' own constants, written out.
     math_rules.log2: Template("log2({0})", (f"1.0 / ({{0}} * {math_rules.LN2!r})",), raises=True),
     math_rules.log10: Template(
         "log10({0})", (f"1.0 / ({{0}} * {math_rules.LN10!r})",), raises=True
     ),
     math_rules.exp2: Template("2.0 ** {0}", (f"{{out}} * {math_rules.LN2!r}",), raises=True),
+    # x/r and y/r, 0 at the origin; two finite numbers whose hypot is inf raise.
+    math_rules.hypot: Template(
+        "hypot({0}, {1}) if fabs({0}) + fabs({1}) < 1e300 else checked_hypot({0}, {1})",
+        ("{0} / {out} if {out} != 0.0 else 0.0", "{1} / {out} if {out} != 0.0 else 0.0"),
+        raises=True,
+    ),
 }
