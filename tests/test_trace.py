@@ -174,9 +174,26 @@ def test_every_template_is_its_rule_to_the_bit(
             assert same_result(expected, got), where
 
 
+def public_functions(module: object) -> list[Callable[..., object]]:
+    return [
+        f
+        for name, f in vars(module).items()
+        if inspect.isfunction(f) and f.__module__ == module.__name__ and not name.startswith("_")  # type: ignore[attr-defined]
+    ]
+
+
+def test_every_built_in_rule_has_a_template() -> None:
+    # rules.dot is weighted_sum's helper, a float of two lists, not a rule.
+    built_in = [f for f in public_functions(rules) if f is not rules.dot]
+    built_in += public_functions(math_rules)
+    assert {rules.pow, rules.total, math_rules.hypot} <= set(built_in)  # found, with the rest
+    missing = [f.__name__ for f in built_in if f not in templates.TEMPLATES]
+    assert not missing, missing
+
+
 def test_the_helpers_are_documented_plain_functions() -> None:
     helpers = [f for f in templates.FUNCTIONS.values() if inspect.isfunction(f)]
-    assert len(helpers) == 4
+    assert len(helpers) == 6
     for f in helpers:
         assert f.__module__ == templates.__name__ and f.__doc__, f
     # Past the largest float, where the math module raises. (With glibc, cosh
@@ -188,6 +205,16 @@ def test_the_helpers_are_documented_plain_functions() -> None:
     assert templates.checked_hypot(math.inf, math.nan) == math.inf
     with pytest.raises(OverflowError):
         templates.checked_hypot(1.5e308, 1.5e308)
+
+
+def test_a_constant_exponent_is_settled_when_the_code_is_written() -> None:
+    pow_ = templates.TEMPLATES[rules.pow]
+    assert pow_.value_code(["x", "2.0"], "y") == "x ** 2.0"
+    assert pow_.local_code(["x", "2.0"], "y")[0] == "2.0 * x ** 1.0"
+    assert pow_.value_code(["2.0", "x"], "y") == "2.0 ** x"
+    assert pow_.local_code(["2.0", "x"], "y")[1] == "y * log(2.0)"
+    assert "real_pow" in pow_.value_code(["x", "0.5"], "y")
+    assert pow_.local_code(["x", "0.0"], "y")[0] == "0.0"
 
 
 # -- trace(root) against backward() --------------------------------------------------------
@@ -394,13 +421,32 @@ def test_a_users_op_is_called_through_its_rule() -> None:
         assert_same(replayed(traced, [w]), interpreted(clipped_square(w) * w, [w]))
 
 
-def test_an_op_without_a_template_is_called_and_named() -> None:
+def test_an_op_without_a_template_is_called_and_named(monkeypatch: pytest.MonkeyPatch) -> None:
+    # Every built-in rule has a template: take pow's away, as for an op added later.
+    monkeypatch.delitem(templates.TEMPLATES, rules.pow)
     w = Value(2.0, "w")
     y = w**3 + 2.0**w
     traced = trace(y)
     assert "pow(w, 3.0)" in traced.source and "pow(2.0, w)" in traced.source
     w.data = 1.25
     assert_same(replayed(traced, [w]), interpreted(w**3 + 2.0**w, [w]))
+
+
+def test_powers_are_written_inline() -> None:
+    w = Value(2.0, "w")
+    y = w**3 + 2.0**w + w**w
+    traced = trace(y)
+    assert "Called through" not in traced.source
+    assert "3.0 * w ** 2.0" in traced.source and "2.0 ** w" in traced.source
+    for x in (1.25, -1.5, 0.0, 1e-200):
+        w.data = x
+        try:
+            fresh = w**3 + 2.0**w + w**w
+        except (ArithmeticError, ValueError) as error:
+            with pytest.raises(type(error), match=r"\*\*: "):
+                traced()
+            continue
+        assert_same(replayed(traced, [w]), interpreted(fresh, [w]))
 
 
 def test_a_rule_error_names_the_op_as_the_engine_does() -> None:
@@ -418,6 +464,8 @@ def test_a_rule_error_names_the_op_as_the_engine_does() -> None:
 @pytest.mark.parametrize(
     ("build", "bad", "message"),
     [
+        (lambda x: x**0.5, -4.0, r"\*\*: a negative base -4.0 to the fractional power 0.5"),
+        (lambda x: x**-1.0, 0.0, r"\*\*: zero to the negative power"),
         (lambda x: x.asin(), 2.0, r"asin: needs a number in \[-1, 1\], got 2.0"),
         (lambda x: x.acos(), -1.5, r"acos: needs a number in \[-1, 1\], got -1.5"),
         (lambda x: x.sinh(), 711.0, r"sinh: sinh\(711.0\) overflows a float"),

@@ -14,28 +14,33 @@ for the op's own value. Each template gives
 
 Where a rule raises (``log(0)``, ``exp(1000)``, ``x / 0``), its template
 raises too, with the math module's words; ``trace`` then runs the rules
-themselves to say which op failed, and where. A rule without a template
-(``pow``, a user's ``@op``, any op added later) is called as it is.
+themselves to say which op failed, and where. Every rule of ``rules.py``
+and ``math_rules.py`` has a template; an op without one (a user's ``@op``,
+any op added later) is called through its rule as it is.
 ``tests/test_trace.py`` holds every template to its rule, float for
 float, at ordinary points and at the edges (±0, ±inf, NaN, the largest and
 the subnormal floats, the points where a result overflows), with its
 arguments as names and as literals.
 
 Where a rule's handling of an edge cannot be said in a line of arithmetic
-(an overflow it catches), the template tests for the ordinary case inline
-and calls a small function of ``FUNCTIONS`` for the rest: ``cosh_or_inf``,
-``sinh_or_inf`` and ``exp_or_inf`` for derivatives near the largest float,
-``checked_hypot`` for a hypot that overflows.
+(an overflow it catches, an error Python's ``**`` would not raise), the
+template tests for the ordinary case inline and calls a small function of
+``FUNCTIONS`` for the rest: ``real_pow`` and ``pow_dx`` for ``**``,
+``cosh_or_inf``, ``sinh_or_inf`` and ``exp_or_inf`` for derivatives near
+the largest float, ``checked_hypot`` for a hypot that overflows.
 
 >>> TEMPLATES[rules.mul].value.format("a", "b", out="c")
 'a * b'
 >>> TEMPLATES[rules.sigmoid].local[0].format("x", out="s")
 's * (1.0 - s)'
+>>> TEMPLATES[rules.pow].value_code(["x", "2.0"], out="y")  # a constant exponent: settled
+'x ** 2.0'
 """
 
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
@@ -44,6 +49,47 @@ from . import math_rules, rules
 # -- the edges a line of arithmetic cannot say -------------------------------------------
 # Plain functions of floats, each for the edges of one rule (the templates
 # below call them only there) and each held to the rule by the same test.
+
+
+def real_pow(x: float, y: float) -> float:
+    """x ** y where it is a real number; where it is not, the error ``rules.pow`` raises.
+
+    Python's ``**`` makes a negative base to a fractional power a complex
+    number, and gives inf for ``(-inf) ** 0.5`` and ``0.0 ** -inf``: here
+    the first two are a ValueError, the last a ZeroDivisionError, as in
+    the rule.
+
+    >>> real_pow(-8.0, 2.0), real_pow(0.0, 0.5)
+    (64.0, 0.0)
+    """
+    if x < 0.0 and math.isfinite(y) and not y.is_integer():
+        raise ValueError("math domain error: a negative base to a fractional power")
+    if x == 0.0 and y < 0.0:
+        raise ZeroDivisionError("0.0 cannot be raised to a negative power")
+    out: float = x**y
+    return out
+
+
+def pow_dx(x: float, y: float) -> float:
+    """y·x^(y-1), the derivative of x ** y in x, also where ``**`` raises.
+
+    0 at y == 0; inf at x == ±0 for 0 < y < 1 (where x^(y-1) divides by
+    zero); ±inf where x^(y-1) overflows (|x| < 1 to a power below 1, a
+    subnormal x), with the sign x^(y-1) would have: ``rules.pow``'s d/dx.
+
+    >>> pow_dx(0.0, 0.5), pow_dx(1e-200, -1.0), pow_dx(3.0, 2.0)
+    (inf, -inf, 6.0)
+    """
+    if y == 0.0:
+        return 0.0
+    try:
+        slope: float = y * x ** (y - 1.0)
+    except ZeroDivisionError:
+        return math.inf
+    except OverflowError:
+        odd = x < 0.0 and (y - 1.0) % 2.0 == 1.0
+        return y * (-math.inf if odd else math.inf)
+    return slope
 
 
 def cosh_or_inf(x: float) -> float:
@@ -107,6 +153,8 @@ FUNCTIONS: dict[str, object] = {
     "isfinite": math.isfinite,
     "inf": math.inf,
     "nan": math.nan,
+    "real_pow": real_pow,
+    "pow_dx": pow_dx,
     "cosh_or_inf": cosh_or_inf,
     "sinh_or_inf": sinh_or_inf,
     "exp_or_inf": exp_or_inf,
@@ -171,6 +219,63 @@ def _weighted_sum_local(args: Sequence[str], out: str) -> list[str]:
     return [*args[n : 2 * n], *args[:n], "1.0"]  # ∂/∂wᵢ = xᵢ, ∂/∂xᵢ = wᵢ, ∂/∂b = 1
 
 
+_LITERAL = re.compile(r"\(?-?(?:[0-9][0-9.e+-]*|inf|nan)\)?")
+
+
+def _number(code: str) -> float | None:
+    """The float an argument's code is, if it is a literal (``2.0``, ``(-0.5)``, ``inf``).
+
+    A node's name is never one: names start with a letter or _, and ``inf``
+    and ``nan`` are the generated code's own.
+    """
+    return float(code.strip("()")) if _LITERAL.fullmatch(code) else None
+
+
+def _literal(x: float) -> str:
+    # As trace.literal writes a constant: negative ones in parentheses.
+    text = repr(x)
+    return f"({text})" if text.startswith("-") else text
+
+
+# x ** y. Python's ** is the rule's wherever the base is positive or the
+# exponent whole (it raises for 0 to a negative power, and on overflow);
+# a base <= 0 or NaN to any other exponent goes through real_pow. A
+# constant's case is settled when the code is written: x ** 2.0 is just that.
+def _pow_value(args: Sequence[str]) -> str:
+    x, y = args
+    base, exponent = _number(x), _number(y)
+    if (base is not None and base > 0.0) or (exponent is not None and exponent.is_integer()):
+        return f"{x} ** {y}"
+    if exponent is not None:
+        return f"{x} ** {y} if {x} > 0.0 else real_pow({x}, {y})"
+    return f"{x} ** {y} if {x} > 0.0 or {y} % 1.0 == 0.0 else real_pow({x}, {y})"
+
+
+# d/dx = y·x^(y-1) is inline where x^(y-1) cannot divide by zero or
+# overflow: y >= 1, or |x| >= 1 (x^(y-1) is then no larger than x^y, a float
+# already). The rest (y == 0, a base near 0 to a power below 1) is pow_dx.
+# d/dy = x^y·ln x for x > 0, 0 at x == 0 and y >= 0, NaN otherwise.
+def _pow_local(args: Sequence[str], out: str) -> list[str]:
+    x, y = args
+    base, exponent = _number(x), _number(y)
+    if exponent is None:
+        dx = (
+            f"{y} * {x} ** ({y} - 1.0) if {y} >= 1.0 or (fabs({x}) >= 1.0 and {y} != 0.0) "
+            f"else pow_dx({x}, {y})"
+        )
+    elif exponent == 0.0:
+        dx = "0.0"
+    elif exponent >= 1.0:
+        dx = f"{y} * {x} ** {_literal(exponent - 1.0)}"
+    else:
+        dx = f"{y} * {x} ** {_literal(exponent - 1.0)} if fabs({x}) >= 1.0 else pow_dx({x}, {y})"
+    if base is not None and base > 0.0:
+        dy = f"{out} * log({x})"
+    else:
+        dy = f"{out} * log({x}) if {x} > 0.0 else 0.0 if {x} == 0.0 and {y} >= 0.0 else nan"
+    return [dx, dy]
+
+
 def _atan2_local(numerator: str) -> str:
     """atan2's n/(x² + y²); where a square leaves the floats' range, (n/r)/r, r = hypot(x, y)."""
     return (
@@ -214,6 +319,7 @@ TEMPLATES: dict[Callable[..., object], Template] = {
     math_rules.cos: Template("cos({0})", ("-sin({0})",), raises=True),
     math_rules.tan: Template("tan({0})", ("1.0 + {out} * {out}",), raises=True),
     math_rules.atan: Template("atan({0})", ("1.0 / (1.0 + {0} * {0})",)),
+    rules.pow: Template(_pow_value, _pow_local, raises=True),
     # The larger of the two; a tie is x's, its gradient split 0.5/0.5; NaN in
     # either gives NaN with derivatives 1 and 1.
     rules.maximum: Template(
