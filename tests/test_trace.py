@@ -26,6 +26,7 @@ from nn.losses import _hinge
 from tinygrad_bp import (
     Value,
     cli,
+    hypot,
     math_rules,
     no_grad,
     op,
@@ -35,7 +36,7 @@ from tinygrad_bp import (
     total,
     weighted_sum,
 )
-from tinygrad_bp.trace import Traced, TraceError, identifier, trace
+from tinygrad_bp.trace import Traced, TraceError, identifier, literal, trace
 
 
 def close(a: float, b: float, rel: float = 1e-12) -> bool:
@@ -76,6 +77,13 @@ def assert_same(a: tuple[float, list[float]], b: tuple[float, list[float]]) -> N
 
 EDGES = [0.0, -0.0, 1.0, -1.0, 0.5, -2.5, 1e-300, 5e-324, 700.0, 710.0, -745.0, 1e300]
 EDGES += [math.inf, -math.inf, math.nan, math.pi / 2, 3.0, -0.75]
+# Where a rule of the math module changes its ways: the last float before an
+# overflow (exp, sinh, cosh, exp2, hypot), squares past the floats' range
+# (atan2), a derivative that overflows (1e-200 ** -1), next to ±1 (asin),
+# whole and fractional powers of negative bases.
+EDGES += [709.782712893384, 710.4758600739439, -710.4758600739439, 1023.9999, 1024.0]
+EDGES += [-1075.0, 1.5e308, 1e155, 1e-160, 1e-200, -1e-200, 1e-10, 0.9999999999999999]
+EDGES += [-1.0000000000000002, 2.0, -3.0, 10.0]
 
 
 Rule = Callable[..., tuple[float, Sequence[float]]]
@@ -89,18 +97,23 @@ def run_rule(rule: Rule, xs: Sequence[float]) -> object:
     return (value, tuple(local))
 
 
-def run_template(template: templates.Template, xs: Sequence[float]) -> object:
-    args = [f"x{k}" for k in range(len(xs))]
-    env: dict[str, object] = {**templates.FUNCTIONS, **dict(zip(args, xs))}
+def run_template(
+    template: templates.Template, xs: Sequence[float], constants: Sequence[int] = ()
+) -> object:
+    """The template's value and local derivatives at ``xs``: the arguments are
+    variables, but those at ``constants``, which are literals as a trace writes them."""
+    names = [f"x{k}" for k in range(len(xs))]
+    args = [literal(x) if k in constants else names[k] for k, x in enumerate(xs)]
+    env: dict[str, object] = {**templates.FUNCTIONS, **dict(zip(names, xs))}
     try:
         value = eval(template.value_code(args, "out"), {"__builtins__": {}}, env)  # noqa: S307
         env["out"] = value
         local = tuple(eval(d, {"__builtins__": {}}, env) for d in template.local_code(args, "out"))  # noqa: S307
-        env["g"] = 3.0
         for k, d in enumerate(local):
             written = template.grad_code(k, args, "out", "g")
-            if written is not None:
-                assert same_float(eval(written, {"__builtins__": {}}, env), d * 3.0)  # noqa: S307
+            for g in (3.0, -0.0, -math.inf, math.nan) if written is not None else ():
+                env["g"] = g  # the grad form: local · g, at any g
+                assert same_float(eval(written, {"__builtins__": {}}, env), d * g), (written, g)  # noqa: S307
     except (ArithmeticError, ValueError):
         return "raises"
     return (value, local)
@@ -122,23 +135,86 @@ def same_result(a: object, b: object) -> bool:
 ARITY = {rules.total: 3, rules.weighted_sum: 5}
 
 
+def points(n: int) -> list[list[float]]:
+    """Points for a rule of n arguments: every pair of edges (of one or two), edges
+    drawn at random (of more); then ordinary numbers, and numbers of any size."""
+    rng = random.Random(5)
+    if n <= 2:
+        edges = [[x] for x in EDGES]
+        for _ in range(n - 1):
+            edges = [[*xs, x] for xs in edges for x in EDGES]
+    else:
+        edges = [[rng.choice(EDGES) for _ in range(n)] for _ in range(400)]
+        edges += [[x] * n for x in EDGES]
+    ordinary = [[rng.uniform(-5, 5) for _ in range(n)] for _ in range(400)]
+    ordinary += [
+        [rng.uniform(-1, 1) * 10.0 ** rng.randint(-300, 300) for _ in range(n)] for _ in range(200)
+    ]
+    return edges + ordinary
+
+
 @pytest.mark.parametrize("rule", list(templates.TEMPLATES), ids=lambda r: r.__name__)
 def test_every_template_is_its_rule_to_the_bit(
     rule: Callable[..., tuple[float, Sequence[float]]],
 ) -> None:
     template = templates.TEMPLATES[rule]
     n = ARITY.get(rule, len(inspect.signature(rule).parameters))
-    rng = random.Random(5)
-    points = [[rng.choice(EDGES) for _ in range(n)] for _ in range(400)]
-    points += [[rng.uniform(-5, 5) for _ in range(n)] for _ in range(400)]
-    points += [[x] * n for x in EDGES]
-    for xs in points:
-        expected, got = run_rule(rule, xs), run_template(template, xs)
-        if rule in ARITY and not isinstance(expected, str) and not isinstance(got, str):
-            # A sum's zero may differ in sign (0 + -0.0); nothing else may.
-            assert close(expected[0], got[0]) or expected[0] == got[0], (xs, expected, got)  # type: ignore[index]
-            continue
-        assert same_result(expected, got), (rule.__name__, xs, expected, got)
+    # Each argument a variable, and (as a trace writes a number) each in turn a literal.
+    ways: list[Sequence[int]] = [(), *[(k,) for k in range(n)]]
+    for xs in points(n):
+        expected = run_rule(rule, xs)
+        for constants in ways:
+            got = run_template(template, xs, constants)
+            where = (rule.__name__, xs, constants, expected, got)
+            assert got != "raises" or template.raises, where  # it says whether it can
+            if rule in ARITY and not isinstance(expected, str) and not isinstance(got, str):
+                # A sum's zero may differ in sign (0 + -0.0); nothing else may.
+                assert close(expected[0], got[0]) or expected[0] == got[0], where  # type: ignore[index]
+                continue
+            assert same_result(expected, got), where
+
+
+def public_functions(module: object) -> list[Callable[..., object]]:
+    return [
+        f
+        for name, f in vars(module).items()
+        if inspect.isfunction(f) and f.__module__ == module.__name__ and not name.startswith("_")  # type: ignore[attr-defined]
+    ]
+
+
+def test_every_built_in_rule_has_a_template() -> None:
+    # rules.dot is weighted_sum's helper, a float of two lists, not a rule.
+    built_in = [f for f in public_functions(rules) if f is not rules.dot]
+    built_in += public_functions(math_rules)
+    assert {rules.pow, rules.total, math_rules.hypot} <= set(built_in)  # found, with the rest
+    missing = [f.__name__ for f in built_in if f not in templates.TEMPLATES]
+    assert not missing, missing
+
+
+def test_the_helpers_are_documented_plain_functions() -> None:
+    helpers = [f for f in templates.FUNCTIONS.values() if inspect.isfunction(f)]
+    assert len(helpers) == 6
+    for f in helpers:
+        assert f.__module__ == templates.__name__ and f.__doc__, f
+    # Past the largest float, where the math module raises. (With glibc, cosh
+    # and exp do not overflow where sinh and expm1 have a value, so the
+    # templates reach these branches only on a libm that rounds otherwise.)
+    assert templates.cosh_or_inf(-711.0) == math.inf
+    assert templates.sinh_or_inf(-711.0) == -math.inf
+    assert templates.exp_or_inf(710.0) == math.inf
+    assert templates.checked_hypot(math.inf, math.nan) == math.inf
+    with pytest.raises(OverflowError):
+        templates.checked_hypot(1.5e308, 1.5e308)
+
+
+def test_a_constant_exponent_is_settled_when_the_code_is_written() -> None:
+    pow_ = templates.TEMPLATES[rules.pow]
+    assert pow_.value_code(["x", "2.0"], "y") == "x ** 2.0"
+    assert pow_.local_code(["x", "2.0"], "y")[0] == "2.0 * x ** 1.0"
+    assert pow_.value_code(["2.0", "x"], "y") == "2.0 ** x"
+    assert pow_.local_code(["2.0", "x"], "y")[1] == "y * log(2.0)"
+    assert "real_pow" in pow_.value_code(["x", "0.5"], "y")
+    assert pow_.local_code(["x", "0.0"], "y")[0] == "0.0"
 
 
 # -- trace(root) against backward() --------------------------------------------------------
@@ -345,13 +421,32 @@ def test_a_users_op_is_called_through_its_rule() -> None:
         assert_same(replayed(traced, [w]), interpreted(clipped_square(w) * w, [w]))
 
 
-def test_an_op_without_a_template_is_called_and_named() -> None:
+def test_an_op_without_a_template_is_called_and_named(monkeypatch: pytest.MonkeyPatch) -> None:
+    # Every built-in rule has a template: take pow's away, as for an op added later.
+    monkeypatch.delitem(templates.TEMPLATES, rules.pow)
     w = Value(2.0, "w")
     y = w**3 + 2.0**w
     traced = trace(y)
     assert "pow(w, 3.0)" in traced.source and "pow(2.0, w)" in traced.source
     w.data = 1.25
     assert_same(replayed(traced, [w]), interpreted(w**3 + 2.0**w, [w]))
+
+
+def test_powers_are_written_inline() -> None:
+    w = Value(2.0, "w")
+    y = w**3 + 2.0**w + w**w
+    traced = trace(y)
+    assert "Called through" not in traced.source
+    assert "3.0 * w ** 2.0" in traced.source and "2.0 ** w" in traced.source
+    for x in (1.25, -1.5, 0.0, 1e-200):
+        w.data = x
+        try:
+            fresh = w**3 + 2.0**w + w**w
+        except (ArithmeticError, ValueError) as error:
+            with pytest.raises(type(error), match=r"\*\*: "):
+                traced()
+            continue
+        assert_same(replayed(traced, [w]), interpreted(fresh, [w]))
 
 
 def test_a_rule_error_names_the_op_as_the_engine_does() -> None:
@@ -364,6 +459,34 @@ def test_a_rule_error_names_the_op_as_the_engine_does() -> None:
     x.data = 1e3
     with pytest.raises(OverflowError, match=r"exp: exp\(1000.0\) overflows a float"):
         traced2()
+
+
+@pytest.mark.parametrize(
+    ("build", "bad", "message"),
+    [
+        (lambda x: x**0.5, -4.0, r"\*\*: a negative base -4.0 to the fractional power 0.5"),
+        (lambda x: x**-1.0, 0.0, r"\*\*: zero to the negative power"),
+        (lambda x: x.asin(), 2.0, r"asin: needs a number in \[-1, 1\], got 2.0"),
+        (lambda x: x.acos(), -1.5, r"acos: needs a number in \[-1, 1\], got -1.5"),
+        (lambda x: x.sinh(), 711.0, r"sinh: sinh\(711.0\) overflows a float"),
+        (lambda x: x.cosh(), -711.0, r"cosh: cosh\(-711.0\) overflows a float"),
+        (lambda x: x.log1p(), -1.0, r"log1p: needs a number > -1, got -1.0"),
+        (lambda x: x.expm1(), 710.0, r"expm1: expm1\(710.0\) overflows a float"),
+        (lambda x: x.log2(), 0.0, r"log2: needs a positive number, got 0.0"),
+        (lambda x: x.log10(), -0.0, r"log10: needs a positive number, got -0.0"),
+        (lambda x: x.exp2(), 1024.0, r"exp2: exp2\(1024.0\) overflows a float"),
+        (lambda x: hypot(x, 1.5e308), 1.5e308, r"hypot: hypot\(1.5e\+308, 1.5e\+308\) overflows"),
+    ],
+)
+def test_a_template_that_raises_is_named_through_its_rule(
+    build: Callable[[Value], Value], bad: float, message: str
+) -> None:
+    x = Value(0.5, "x")
+    traced = trace(build(x) * x)
+    assert "Called through" not in traced.source  # written inline
+    x.data = bad
+    with pytest.raises((ArithmeticError, ValueError), match=message):
+        traced()
 
 
 def test_a_net_with_constants_and_values_mixed() -> None:
