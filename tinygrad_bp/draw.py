@@ -21,8 +21,6 @@ Jupyter a Drawing shows itself inline as SVG the same way.
 
 from __future__ import annotations
 
-import html
-import math
 from collections.abc import Iterable, Sequence
 from typing import Any
 
@@ -31,6 +29,7 @@ import graphviz
 from .engine import Value
 from .graph import topological_order
 from .render import render_bytes
+from .text import dot_text, number
 
 DEFAULT_MAX_NODES = 300
 DIRECTIONS = ("LR", "TB", "RL", "BT")
@@ -50,9 +49,6 @@ NEURON_FILL = "#ece1f7"
 OP_FILL = "#f0f0f0"
 OP_STYLE = {"shape": "ellipse", "style": "filled", "fontsize": "10", "height": "0.3"}
 HIGHLIGHT = "#d62728"
-
-# A label longer than this is cut (Graphviz refuses HTML labels past 16 KiB).
-LABEL_LIMIT = 80
 
 
 class Drawing(graphviz.Digraph):  # type: ignore[misc]  # graphviz ships no type hints
@@ -85,41 +81,6 @@ class Drawing(graphviz.Digraph):  # type: ignore[misc]  # graphviz ships no type
 
     def _repr_image_png(self) -> bytes:
         return render_bytes(self, "png")
-
-
-def text(s: str, limit: int = LABEL_LIMIT) -> str:
-    """``s`` as literal text inside a DOT HTML-like label.
-
-    Markup characters become entities, backslashes are doubled (Graphviz
-    would read ``\\N`` as the node's name), a newline becomes a line break,
-    other unprintable characters are shown as escapes, and a long label is
-    cut with an ellipsis.
-
-    >>> text('a<b> & "c" {d|e}')
-    'a&lt;b&gt; &amp; &quot;c&quot; {d|e}'
-    """
-    if len(s) > limit:
-        s = s[: limit - 1] + "…"
-    shown = "".join(_visible(ch) for ch in s)
-    escaped = html.escape(shown, quote=True).replace("\\", "\\\\")
-    return escaped.replace("\n", "<br/>")
-
-
-def _visible(ch: str) -> str:
-    if ch == "\n" or ch.isprintable():
-        return ch
-    if ch == "\t":
-        return " "
-    return repr(ch)[1:-1]  # '\x1b' for ESC, '\u2028' for a line separator
-
-
-def number(x: float, precision: int) -> str:
-    """``x`` to ``precision`` decimals; very large numbers in exponent form."""
-    if not math.isfinite(x):
-        return repr(x)
-    if abs(x) >= 1e12:
-        return f"{x:.{precision}e}"
-    return f"{x:.{precision}f}"
 
 
 def _describe(v: Value) -> str:
@@ -355,9 +316,9 @@ def draw(
             act = f"{out.op}({WEIGHTED_SUM_OP})" if out is not net else WEIGHTED_SUM_OP
             about = f"{act}, {neuron.params} param" + ("" if neuron.params == 1 else "s")
             lit = out in on_path or net in on_path
-            cells = ([f"<b>{text(out.label)}</b>"] if out.label else []) + values(out)
+            cells = ([f"<b>{dot_text(out.label)}</b>"] if out.label else []) + values(out)
             bg = NEURON_FILL if color else NODE_FILL
-            g.node(nid, label=record([*cells, text(about)], bg, lit), shape="plain", id=nid)
+            g.node(nid, label=record([*cells, dot_text(about)], bg, lit), shape="plain", id=nid)
             scale = out.local_grads[0] if out is not net else 1.0
             for k, (p, local) in enumerate(zip(net.parents, net.local_grads)):
                 if p in folded:
@@ -369,7 +330,7 @@ def draw(
         nid = vid(v)
         g.node_ids[v] = nid
         lit = v in on_path
-        cells = ([f"<b>{text(v.label)}</b>"] if v.label else []) + values(v)
+        cells = ([f"<b>{dot_text(v.label)}</b>"] if v.label else []) + values(v)
         g.node(nid, label=record(cells, fill(v), lit), shape="plain", id=nid)
         if not v.parents:
             continue
@@ -377,7 +338,7 @@ def draw(
         op_attrs = {"id": op_id, "fillcolor": OP_FILL, **OP_STYLE}
         if lit:
             op_attrs.update(color=HIGHLIGHT, penwidth="2")
-        g.node(op_id, label=f"<{text(v.op or '?')}>", **op_attrs)
+        g.node(op_id, label=f"<{dot_text(v.op or '?')}>", **op_attrs)
         edge(op_id, nid, f"{nid}_out", None, lit)
         for k, (p, local) in enumerate(zip(v.parents, v.local_grads)):
             eid = f"{nid}_e{k}"

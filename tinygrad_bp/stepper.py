@@ -61,10 +61,11 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from .draw import DEFAULT_MAX_NODES, WEIGHTED_SUM_OP, Drawing, draw, number
+from .draw import DEFAULT_MAX_NODES, WEIGHTED_SUM_OP, Drawing, draw
 from .engine import Value
-from .explain import Derivation, Explainer, Line, _num
+from .explain import Derivation, Explainer, Line
 from .render import render_bytes
+from .text import number
 
 DEFAULT_PRECISION = 9  # the article prints nine decimals
 DEFAULT_SECONDS_PER_STEP = 1.0
@@ -352,7 +353,7 @@ class Stepper:
         return [element_id] if element_id in self._svg_ids else []
 
     def _num(self, x: float) -> str:
-        return _num(x, self.precision)
+        return number(x, self.precision, trim=True)
 
     def _forward_text(self, v: Value) -> str:
         """``v = how it was made`` and the same with numbers, as the article writes it."""
