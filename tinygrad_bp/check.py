@@ -26,12 +26,12 @@ from __future__ import annotations
 
 import math
 import numbers
-import reprlib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-from .engine import Value
+from .engine import Value, is_grad_enabled
 from .graph import grad, no_grad
+from .text import short_repr
 
 
 @dataclass(frozen=True)
@@ -68,7 +68,7 @@ def _as_inputs(inputs: Sequence[Value | float]) -> list[Value]:
     if isinstance(inputs, (str, bytes)) or not isinstance(inputs, Sequence):
         raise TypeError(
             f"gradcheck: inputs must be a list of Values or numbers, "
-            f"got {type(inputs).__name__} {reprlib.repr(inputs)}"
+            f"got {type(inputs).__name__} {short_repr(inputs)}"
         )
     if not inputs:
         raise ValueError("gradcheck: inputs is empty; give at least one Value or number")
@@ -89,7 +89,7 @@ def _as_inputs(inputs: Sequence[Value | float]) -> list[Value]:
         else:
             raise TypeError(
                 f"gradcheck: input {i} must be a Value or a real number, "
-                f"got {type(x).__name__} {reprlib.repr(x)}"
+                f"got {type(x).__name__} {short_repr(x)}"
             )
     return values
 
@@ -98,8 +98,7 @@ def _evaluate(f: Callable[..., Value], values: Sequence[Value]) -> Value:
     out = f(*values)
     if not isinstance(out, Value):
         raise TypeError(
-            f"gradcheck: f must return a Value, it returned "
-            f"{type(out).__name__} {reprlib.repr(out)}"
+            f"gradcheck: f must return a Value, it returned {type(out).__name__} {short_repr(out)}"
         )
     return out
 
@@ -154,7 +153,7 @@ def gradcheck(
     _check_tolerance("atol", atol, positive=False)
     _check_tolerance("rtol", rtol, positive=False)
     values = _as_inputs(inputs)
-    if not (Value(0.0) * 1.0).parents:  # asked whether ops record, through the public API
+    if not is_grad_enabled():
         raise RuntimeError(
             "gradcheck: called inside no_grad(), where ops record no graph and every "
             "analytic gradient would be 0; call it outside the no_grad() block"
