@@ -7,6 +7,7 @@ import shutil
 import struct
 import subprocess
 import sys
+import time
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
@@ -346,6 +347,30 @@ def test_collapsed_article_network_keeps_inputs_and_shows_each_neuron(
     # out_h1 → out_o1 carries ∂out_o1/∂out_h1 = ∂out_o1/∂net_o1 · w5 = 0.186815602 · 0.40
     edge = agraph.get_edge(g.node_ids[nodes["out_h1"]], g.node_ids[nodes["out_o1"]])
     assert edge.attr["label"] == f"{0.186815602 * 0.40:.9f}"
+
+
+def test_big_graphs_are_laid_out_in_seconds(
+    mlp_loss: tuple[MLP, Value], article: tuple[MLP, mazur.ForwardPass, dict[str, Value]]
+) -> None:
+    # One input fed to nodes far apart along a chain: each edge crosses every rank
+    # between, and Graphviz took minutes (155 s of CPU for these 151 nodes).
+    x = Value(0.5, "x")
+    y = x
+    for k in range(100):
+        y = (y * 0.999).tanh() if k % 2 else y + x
+    y.backward()
+    g = draw(y, edge_labels=True)
+    start = time.process_time()  # Graphviz runs in this process
+    svg = render_bytes(g, "svg")
+    assert time.process_time() - start < 10.0
+    assert len(svg_texts(svg)) > 151
+    assert "splines=false" in g.source  # its edges are drawn straight
+    # Past QUICK_LAYOUT_FROM nodes the layout passes stop early; the article is drawn as ever.
+    _, loss = mlp_loss
+    assert "mclimit=0.1" in draw(loss, max_nodes=610).source
+    _, step, _ = article
+    assert "mclimit" not in draw(step.E_total).source
+    assert "splines" not in draw(step.E_total).source
 
 
 def test_walks_are_iterative(no_dot: None) -> None:

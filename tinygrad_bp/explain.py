@@ -297,14 +297,14 @@ class Explainer:
     def _sum(self, head: Value) -> tuple[Line, list[Line]]:
         """The line ∂root/∂head = Σ over head's consumers, and the lines expanding its terms."""
         root = self.root
-        # How many distinct parents each node has among head and the nodes
-        # computed from it: where that is one, a gradient reaches the node
-        # from head along one way only.
-        reached: dict[Value, int] = {head: 0}
-        for v in self.order[self.index[head] + 1 :]:
-            n = sum(1 for p in dict.fromkeys(v.parents) if p in reached)
-            if n:
-                reached[v] = n
+        # head and the nodes computed from it (found forward, through consumers)
+        reached = {head}
+        todo = [head]
+        while todo:
+            for consumer in self.consumers[todo.pop()]:
+                if consumer not in reached:
+                    reached.add(consumer)
+                    todo.append(consumer)
         terms: list[tuple[Partial, ...]] = []
         later: list[Line] = []
         for consumer in self.consumers[head]:
@@ -338,9 +338,7 @@ class Explainer:
             note = f"{self.names[head]} feeds {len(users)} nodes: its gradient is the sum over them"
         return Line(self._d(root, head, value, "result"), tuple(terms), value, note), later
 
-    def _summand(
-        self, consumer: Value, reached: dict[Value, int]
-    ) -> tuple[Value, list[Value]] | None:
+    def _summand(self, consumer: Value, reached: set[Value]) -> tuple[Value, list[Value]] | None:
         """The summand of the root that a term through ``consumer`` can be named after.
 
         Going up from ``consumer`` through nodes that feed one node each, the
@@ -351,7 +349,8 @@ class Explainer:
         path = [consumer]
         node = consumer
         while True:
-            if reached.get(node) != 1:
+            # One distinct parent among the reached: a gradient comes from head one way only.
+            if sum(1 for p in dict.fromkeys(node.parents) if p in reached) != 1:
                 return None
             if node is not self.root and self._sums_to_root(node):
                 return node, path
