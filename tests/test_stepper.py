@@ -248,6 +248,21 @@ def test_a_collapsed_neuron_is_one_step_each_way(
     assert forward.text.splitlines()[2] == "out_h1 = sigmoid(net_h1)"
 
 
+def test_a_collapsed_network_with_a_regularizer_derives_every_node_once() -> None:
+    from nn.losses import l2
+
+    model = MLP(2, [3, 1], seed=0)
+    out = model([0.5, -1.0])
+    assert isinstance(out, Value)
+    loss = (out - 1.0) ** 2 + 0.01 * l2(model.parameters())
+    loss.backward()
+    s = Stepper(loss, collapse_neurons=True, parameters=model.parameters())
+    # 4 neurons, then - ** l2 * + : one node each; every parameter folded into a neuron
+    assert [step.counter for step in s.steps][-1] == "backward 9/9"
+    derived = [v for step in s.steps if step.kind == "backward" for v in step.values]
+    assert len(derived) == len(set(derived)) == len(topological_order(loss))
+
+
 def test_a_collapsed_step_does_not_repeat_a_line() -> None:
     model = MLP(2, [3, 1], activation="tanh", seed=1)
     out = model([0.4, -0.7])
