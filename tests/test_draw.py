@@ -7,6 +7,7 @@ import shutil
 import struct
 import subprocess
 import sys
+import time
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
@@ -14,6 +15,7 @@ import pygraphviz
 import pytest
 
 from nn import MLP, mazur
+from nn.losses import l2
 from tinygrad_bp import Drawing, Value, cli, draw, op, render, render_bytes, topological_order
 from tinygrad_bp.draw import DEFAULT_MAX_NODES, HIGHLIGHT, WEIGHTED_SUM_OP
 
@@ -276,8 +278,56 @@ def test_the_node_limit_and_the_collapsed_view_on_a_2_16_16_1_mlp(
     assert render_bytes(g, "svg").startswith(b"<?xml")
 
     assert len(draw(loss, max_nodes=610).node_ids) == 610
-    with pytest.raises(ValueError, match="raise the limit: draw\\(root, max_nodes=145\\)$"):
+    # the advice is a setting that works: still collapsed, with the limit raised
+    with pytest.raises(
+        ValueError, match="raise the limit: draw\\(root, collapse_neurons=True, max_nodes=145\\)$"
+    ):
         draw(loss, collapse_neurons=True, max_nodes=100)
+
+
+def test_collapsing_folds_weights_that_also_feed_a_regularizer(
+    mlp_loss: tuple[MLP, Value],
+) -> None:
+    model, loss = mlp_loss
+    params = model.parameters()
+    reg = l2(params)
+    objective = loss + 1e-4 * reg
+    objective.backward()
+    g = draw(objective, collapse_neurons=True)
+    agraph = parsed(g)
+    records = {n for n in agraph.nodes() if not n.endswith("_op")}
+    # the 145 nodes of the loss alone, and l2, 1e-4 * l2, loss + ...
+    assert len(records) == 145 + 3
+    neurons = {n for n in records if "Σwx+b" in agraph.get_node(n).attr["label"]}
+    assert {g.node_ids[p] for p in params} <= neurons  # every parameter folded
+    # the regularizer's edges come from the neurons that hold the parameters
+    tails = [tail for tail, _ in agraph.in_edges(g.node_ids[reg] + "_op")]
+    assert len(tails) == len(params) and set(tails) == {g.node_ids[p] for p in params}
+    assert all(g.edge_ids[(reg, k)] for k in range(len(params)))
+
+    # past the limit even collapsed: the advice is a setting that works, with its size
+    with pytest.raises(ValueError) as refused:
+        draw(objective, max_nodes=100)
+    message = str(refused.value)
+    assert "draw(root, collapse_neurons=True, max_nodes=148) (148 nodes)" in message
+    assert len(set(draw(objective, collapse_neurons=True, max_nodes=148).node_ids.values())) == 148
+
+
+def test_highlight_takes_a_label_of_one_node() -> None:
+    a, b = Value(2.0, "a"), Value(3.0, "b")
+    c = a * b + b
+    c.label = "c"
+    c.backward()
+    assert draw(c, highlight="a").source == draw(c, highlight=a).source
+    with pytest.raises(ValueError, match="draw: no node labelled 'z' in the graph of 'c'.*a, b"):
+        draw(c, highlight="z")
+    twice = a * a
+    twice.label = "a"
+    (twice + c).backward()
+    with pytest.raises(ValueError, match="2 nodes are labelled 'a'.*pass the Value itself"):
+        draw(twice + c, highlight="a")
+    with pytest.raises(TypeError, match="highlight must be a Value or a label, got int"):
+        draw(c, highlight=5)  # type: ignore[arg-type]
 
 
 def test_collapsed_article_network_keeps_inputs_and_shows_each_neuron(
@@ -297,6 +347,30 @@ def test_collapsed_article_network_keeps_inputs_and_shows_each_neuron(
     # out_h1 → out_o1 carries ∂out_o1/∂out_h1 = ∂out_o1/∂net_o1 · w5 = 0.186815602 · 0.40
     edge = agraph.get_edge(g.node_ids[nodes["out_h1"]], g.node_ids[nodes["out_o1"]])
     assert edge.attr["label"] == f"{0.186815602 * 0.40:.9f}"
+
+
+def test_big_graphs_are_laid_out_in_seconds(
+    mlp_loss: tuple[MLP, Value], article: tuple[MLP, mazur.ForwardPass, dict[str, Value]]
+) -> None:
+    # One input fed to nodes far apart along a chain: each edge crosses every rank
+    # between, and Graphviz took minutes (155 s of CPU for these 151 nodes).
+    x = Value(0.5, "x")
+    y = x
+    for k in range(100):
+        y = (y * 0.999).tanh() if k % 2 else y + x
+    y.backward()
+    g = draw(y, edge_labels=True)
+    start = time.process_time()  # Graphviz runs in this process
+    svg = render_bytes(g, "svg")
+    assert time.process_time() - start < 10.0
+    assert len(svg_texts(svg)) > 151
+    assert "splines=false" in g.source  # its edges are drawn straight
+    # Past QUICK_LAYOUT_FROM nodes the layout passes stop early; the article is drawn as ever.
+    _, loss = mlp_loss
+    assert "mclimit=0.1" in draw(loss, max_nodes=610).source
+    _, step, _ = article
+    assert "mclimit" not in draw(step.E_total).source
+    assert "splines" not in draw(step.E_total).source
 
 
 def test_walks_are_iterative(no_dot: None) -> None:
@@ -357,10 +431,11 @@ def test_the_command_renders_in_a_fresh_process_with_no_dot_on_path(tmp_path: Pa
     assert "w5" in texts and "E_total" in texts
 
 
-def test_the_collapsed_view_knows_the_engines_op_names() -> None:
-    from tinygrad_bp import weighted_sum
-    from tinygrad_bp.draw import ACTIVATION_OPS
+def test_the_collapsed_view_knows_the_engines_ops() -> None:
+    from tinygrad_bp import Net, weighted_sum
+    from tinygrad_bp.draw import ACTIVATIONS
 
     x = Value(0.5)
-    assert weighted_sum([x], [2.0], 1.0).op == WEIGHTED_SUM_OP
-    assert {x.sigmoid().op, x.tanh().op, x.relu().op} == ACTIVATION_OPS
+    net = weighted_sum([x], [2.0], 1.0)
+    assert isinstance(net, Net) and net.op == WEIGHTED_SUM_OP
+    assert {x.sigmoid().creator, x.tanh().creator, x.relu().creator} == ACTIVATIONS

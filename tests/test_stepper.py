@@ -9,6 +9,7 @@ import base64
 import hashlib
 import html
 import json
+import math
 import re
 from html.parser import HTMLParser
 from pathlib import Path
@@ -21,7 +22,9 @@ from tinygrad_bp import (
     Stepper,
     Value,
     cli,
+    draw,
     explain,
+    op,
     save_stepper,
     stepper_html,
     topological_order,
@@ -167,6 +170,50 @@ def test_forward_equations_say_where_plain_numbers_went() -> None:
     assert texts["root"].startswith("root = scaled + plus + minus + ratio + summed + net + neg\n")
 
 
+def test_every_op_by_its_name_with_its_local_derivative() -> None:
+    @op(name="sin")
+    def sin(x: float) -> tuple[float, tuple[float]]:
+        return math.sin(x), (math.cos(x),)
+
+    @op(name="atan2")
+    def atan2(y: float, x: float) -> tuple[float, tuple[float, float]]:
+        r2 = x * x + y * y
+        return math.atan2(y, x), (x / r2, -y / r2)
+
+    x, y = Value(0.5, "x"), Value(2.0, "y")
+    out = sin(x)
+    out.label = "out"
+    angle = atan2(y, x)
+    angle.label = "angle"
+    shifted = atan2(x, 3.0)  # a plain number gets no edge: it is shown as …
+    shifted.label = "shifted"
+    rest = y % x
+    rest.label = "rest"
+    root = out + angle + shifted + rest
+    root.label = "root"
+    root.backward()
+    s = Stepper(root, precision=6)
+    texts = {labels_of(step)[0]: step.text for step in s.steps if step.kind == "forward"}
+    assert texts["out"] == "out = sin(x)\n    = sin(0.5) = 0.479426"
+    assert texts["angle"] == "angle = atan2(y, x)\n      = atan2(2, 0.5) = 1.325818"
+    assert texts["shifted"].splitlines()[:2] == [
+        "shifted = atan2(x, …)",
+        "        = atan2(0.5, …) = 0.165149",
+    ]
+    assert "(… stands for plain numbers" in texts["shifted"]
+    assert texts["rest"] == "rest = y % x\n     = 2 % 0.5 = 0"
+    # backward: the local derivative cos(0.5) is a factor, read from sin's edge
+    back = {labels_of(step)[0]: step.text for step in s.steps if step.kind == "backward"}
+    assert "∂out/∂x" in back["x"] and "0.877583" in back["x"]
+    assert "∂out/∂x" in explain(root, x) and "0.877582562" in explain(root, x)
+    assert explain(root, x, precision=6) == back["x"]
+    # drawn: the op's node shows its name, its edge the local derivative
+    g = draw(root, edge_labels=True, precision=6)
+    assert "label=<sin>" in g.source and "label=<atan2>" in g.source
+    edge = next(line for line in g.source.splitlines() if f"id={g.edge_ids[(out, 0)]}" in line)
+    assert "label=0.877583" in edge
+
+
 def test_a_long_sum_is_shortened_in_the_middle() -> None:
     xs = [Value(float(k), f"x{k}") for k in range(1, 31)]
     s = total(xs)
@@ -199,6 +246,21 @@ def test_a_collapsed_neuron_is_one_step_each_way(
     forward = next(step for step in s.steps if step.kind == "forward")
     assert forward.text.splitlines()[0] == "net_h1 = w1·i1 + w2·i2 + b1"
     assert forward.text.splitlines()[2] == "out_h1 = sigmoid(net_h1)"
+
+
+def test_a_collapsed_network_with_a_regularizer_derives_every_node_once() -> None:
+    from nn.losses import l2
+
+    model = MLP(2, [3, 1], seed=0)
+    out = model([0.5, -1.0])
+    assert isinstance(out, Value)
+    loss = (out - 1.0) ** 2 + 0.01 * l2(model.parameters())
+    loss.backward()
+    s = Stepper(loss, collapse_neurons=True, parameters=model.parameters())
+    # 4 neurons, then - ** l2 * + : one node each; every parameter folded into a neuron
+    assert [step.counter for step in s.steps][-1] == "backward 9/9"
+    derived = [v for step in s.steps if step.kind == "backward" for v in step.values]
+    assert len(derived) == len(set(derived)) == len(topological_order(loss))
 
 
 def test_a_collapsed_step_does_not_repeat_a_line() -> None:
@@ -285,6 +347,34 @@ def test_hostile_labels_stay_text_in_the_graph_the_json_and_the_title() -> None:
     assert data["title"] == f"title {HOSTILE}"
     assert f"<title>title {html.escape(HOSTILE)}</title>" in page
     assert html.escape(HOSTILE, quote=False) in page  # the SVG's text, escaped
+
+
+def test_the_title_is_cleaned_as_labels_are_and_a_failed_save_leaves_no_file(
+    tmp_path: Path,
+) -> None:
+    @op(name="odd\ud800\x1b")
+    def odd(x: float) -> tuple[float, tuple[float]]:
+        return 2 * x, (2.0,)
+
+    x = Value(1.0, "x\ud800")
+    y = odd(x)
+    y.backward()
+    target = tmp_path / "s.html"
+    save_stepper(y, target, title="t\ud800 \x1b[31m\nnext\x00")
+    page = target.read_text(encoding="utf-8")  # UTF-8 throughout
+    shown = "t\\ud800 \\x1b[31m\\nnext\\x00"
+    assert f"<title>{shown}</title>" in page and f'<h1 id="tg-title">{shown}</h1>' in page
+    assert page_json(page)["title"] == shown
+    assert "\x1b" not in page and "\x00" not in page
+    assert "odd\\ud800\\x1b(x\\ud800)" in page_json(page)["steps"][1]["text"]
+
+    # Whatever fails, it fails before the file is opened.
+    s = Stepper(y)
+    s.html = "\ud800"
+    failed = tmp_path / "failed.html"
+    with pytest.raises(UnicodeEncodeError):
+        s.save(failed)
+    assert not failed.exists()
 
 
 def test_the_page_refuses_an_svg_with_anything_but_shapes_and_text(

@@ -26,13 +26,13 @@ from __future__ import annotations
 
 import math
 import numbers
-import reprlib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from .engine import Value
 from .grad_mode import is_grad_enabled, no_grad
 from .graph import grad
+from .text import short_repr
 
 
 @dataclass(frozen=True)
@@ -69,7 +69,7 @@ def _as_inputs(inputs: Sequence[Value | float]) -> list[Value]:
     if isinstance(inputs, (str, bytes)) or not isinstance(inputs, Sequence):
         raise TypeError(
             f"gradcheck: inputs must be a list of Values or numbers, "
-            f"got {type(inputs).__name__} {reprlib.repr(inputs)}"
+            f"got {type(inputs).__name__} {short_repr(inputs)}"
         )
     if not inputs:
         raise ValueError("gradcheck: inputs is empty; give at least one Value or number")
@@ -90,7 +90,7 @@ def _as_inputs(inputs: Sequence[Value | float]) -> list[Value]:
         else:
             raise TypeError(
                 f"gradcheck: input {i} must be a Value or a real number, "
-                f"got {type(x).__name__} {reprlib.repr(x)}"
+                f"got {type(x).__name__} {short_repr(x)}"
             )
     return values
 
@@ -99,8 +99,7 @@ def _evaluate(f: Callable[..., Value], values: Sequence[Value]) -> Value:
     out = f(*values)
     if not isinstance(out, Value):
         raise TypeError(
-            f"gradcheck: f must return a Value, it returned "
-            f"{type(out).__name__} {reprlib.repr(out)}"
+            f"gradcheck: f must return a Value, it returned {type(out).__name__} {short_repr(out)}"
         )
     return out
 

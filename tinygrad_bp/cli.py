@@ -35,10 +35,10 @@ from typing import Any, TextIO, cast
 from . import __version__
 from .draw import DIRECTIONS, draw
 from .engine import Value
-from .explain import Explainer, plain
-from .explain import _num as article_number
+from .explain import Explainer
 from .graph import topological_order
 from .render import FORMATS, render
+from .text import number, printable
 
 # Exit statuses, as a shell reports a program ended by that signal (128 + its number).
 INTERRUPTED = 130  # Ctrl-C (SIGINT)
@@ -51,7 +51,7 @@ class _RefusedError(Exception):
 
 def _printable(text: str) -> str:
     """``text`` whole (a path is never cut short), with escapes and newlines shown escaped."""
-    return plain(text, limit=sys.maxsize)
+    return printable(text, limit=sys.maxsize)
 
 
 # -- the nn package --------------------------------------------------------------------
@@ -674,7 +674,7 @@ def _run_explain(args: argparse.Namespace) -> int:
             raise _RefusedError("the graph has no labelled leaf to explain; name one with --wrt")
     else:
         targets = [_node_labelled(graph, args.wrt, "--wrt")]
-    print(f"{graph.heading} = {article_number(graph.root.data, args.precision)}")
+    print(f"{graph.heading} = {number(graph.root.data, args.precision, trim=True)}")
     for node in targets:
         print()
         print(explainer.derivation(node).text(args.precision))

@@ -44,11 +44,15 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from .engine import Value
+from . import engine
+from .engine import Op, Value
 from .graph import topological_order
+from .ops import sum_op
+from .text import number, printable
+from .view import GraphView
 
 # Ops whose edges with local derivative exactly 1 pass a gradient on unchanged.
-SUM_OPS = frozenset({"+", "-", "Σ"})
+SUM_OPS: frozenset[Op] = frozenset({engine.add, engine.sub, sum_op})
 
 Edge = tuple[Value, int]  # (child, k): the edge from child.parents[k]
 
@@ -102,7 +106,7 @@ class Derivation:
         """
         out: list[str] = []
         if not self.lines:
-            out.append(f"{self.name} = {_num(self.value, precision)}")
+            out.append(f"{self.name} = {number(self.value, precision, trim=True)}")
         for line in self.lines:
             out.extend(_line_text(line, precision, max_factors))
         out.extend(self.notes)
@@ -110,23 +114,6 @@ class Derivation:
 
     def __str__(self) -> str:
         return self.text()
-
-
-def _num(x: float, precision: int) -> str:
-    """A number as the article prints them: ``precision`` decimals, no trailing zeros."""
-    if not math.isfinite(x):
-        return repr(x)
-    if x == 0.0:
-        return "0"
-    if abs(x) < 1e-4 or abs(x) >= 1e15:
-        mantissa, exponent = f"{x:.{max(precision - 1, 0)}e}".split("e")
-        if "." in mantissa:
-            mantissa = mantissa.rstrip("0").rstrip(".")
-        return f"{mantissa}e{exponent}"
-    shown = f"{x:.{precision}f}"
-    if "." in shown:
-        shown = shown.rstrip("0").rstrip(".")
-    return "0" if shown in ("-0", "") else shown
 
 
 def _shorten(items: Sequence[str], limit: int) -> list[str]:
@@ -138,16 +125,17 @@ def _shorten(items: Sequence[str], limit: int) -> list[str]:
 
 def _line_text(line: Line, precision: int, max_factors: int) -> list[str]:
     lhs = line.lhs.name
-    value = _num(line.value, precision)
+    value = number(line.value, precision, trim=True)
     only = line.terms[0][0] if len(line.terms) == 1 and len(line.terms[0]) == 1 else None
     if only is not None and only.name == lhs:
         # A single recorded local derivative: say which edges it is read from.
-        locals_ = [_num(e[0].local_grads[e[1]], precision) for e in only.edges]
+        locals_ = [number(e[0].local_grads[e[1]], precision, trim=True) for e in only.edges]
         shown = " + ".join(locals_) + f" = {value}" if len(locals_) > 1 else value
         return [f"{lhs} = {shown}", *([f"  ({line.note})"] if line.note else [])]
     names = " + ".join(" × ".join(_shorten([f.name for f in t], max_factors)) for t in line.terms)
     numbers = " + ".join(
-        " × ".join(_shorten([_num(f.value, precision) for f in t], max_factors)) for t in line.terms
+        " × ".join(_shorten([number(f.value, precision, trim=True) for f in t], max_factors))
+        for t in line.terms
     )
     pad = " " * len(lhs)
     lines = [f"{lhs} = {names}", f"{pad} = {numbers} = {value}"]
@@ -156,15 +144,8 @@ def _line_text(line: Line, precision: int, max_factors: int) -> list[str]:
     return lines
 
 
-def plain(s: str, limit: int = 80) -> str:
-    """``s`` safe for a terminal: unprintable characters (escapes, newlines) shown as escapes.
-
-    >>> plain("a\\x1b[31mb\\nc")
-    'a\\\\x1b[31mb\\\\nc'
-    """
-    if len(s) > limit:
-        s = s[: limit - 1] + "…"
-    return "".join(ch if ch.isprintable() else repr(ch)[1:-1] for ch in s)
+# The name the command line knows the text cleaner by.
+plain = printable
 
 
 class Explainer:
@@ -177,24 +158,27 @@ class Explainer:
       (a enters b twice: the local derivatives recorded on both edges add up)
     """
 
-    def __init__(self, root: Value) -> None:
+    def __init__(self, root: Value, *, view: GraphView | None = None) -> None:
+        """``view``: ``root``'s graph already sorted (``GraphView(root)``), to share it."""
         if not isinstance(root, Value):
             raise TypeError(f"explain: root must be a Value, got {type(root).__name__}")
+        if view is None:
+            view = GraphView(root)
+        elif view.root is not root:
+            raise ValueError("explain: the view given is of another root's graph")
         self.root = root
-        self.order = topological_order(root)
-        self.index = {v: i for i, v in enumerate(self.order)}
+        self.view = view
+        self.order = view.order
+        self.index = view.index
         # node -> {consumer: [k, ...]}: the edges consumer.parents[k] is node
-        self.consumers: dict[Value, dict[Value, list[int]]] = {v: {} for v in self.order}
-        for node in self.order:
-            for k, parent in enumerate(node.parents):
-                self.consumers[parent].setdefault(node, []).append(k)
+        self.consumers = view.consumers
         self.names = self._names()
         self._to_root: dict[Value, bool] = {root: True}
 
     # -- names --------------------------------------------------------------
     def _names(self) -> dict[Value, str]:
         bases = [
-            plain(v.label) if v.label else f"[{plain(v.op)}]" if v.op else "[leaf]"
+            printable(v.label) if v.label else f"[{printable(v.op)}]" if v.op else "[leaf]"
             for v in self.order
         ]
         counts: dict[str, int] = {}
@@ -230,7 +214,7 @@ class Explainer:
         return next(iter(users)) if len(users) == 1 else None
 
     def _identity(self, p: Partial) -> bool:
-        return p.of.op in SUM_OPS and len(p.edges) == 1 and p.value == 1.0
+        return p.of.creator in SUM_OPS and len(p.edges) == 1 and p.value == 1.0
 
     def _sums_to_root(self, v: Value) -> bool:
         """Whether v reaches the root through sums' edges of 1 alone, each node feeding one."""
@@ -247,24 +231,7 @@ class Explainer:
 
     # -- the derivation -------------------------------------------------------
     def _find(self, node: Value | str) -> Value:
-        if isinstance(node, str):
-            found = [v for v in self.order if v.label == node]
-            if len(found) == 1:
-                return found[0]
-            if not found:
-                labels = list(dict.fromkeys(plain(v.label) for v in self.order if v.label))
-                shown = ", ".join(labels[:40]) + (", …" if len(labels) > 40 else "")
-                raise ValueError(
-                    f"explain: no node labelled {plain(node)!r} in the graph of "
-                    f"{self.names[self.root]}; its labels are: {shown or '(none)'}"
-                )
-            raise ValueError(
-                f"explain: {len(found)} nodes are labelled {plain(node)!r} in the graph of "
-                f"{self.names[self.root]}; pass the Value itself"
-            )
-        if not isinstance(node, Value):
-            raise TypeError(f"explain: node must be a Value or a label, got {type(node).__name__}")
-        return node
+        return self.view.find(node, "explain", "node", self.names[self.root])
 
     def derivation(self, node: Value | str) -> Derivation:
         """∂root/∂node, derived. See the module's docstring for the rule."""
@@ -318,7 +285,7 @@ class Explainer:
             elif len(factors) == 1:
                 f = factors[0]
                 note = (
-                    f"the local derivative of {plain(f.of.op)} recorded on the edge "
+                    f"the local derivative of {printable(f.of.op)} recorded on the edge "
                     f"from {self.names[x]} to {self.names[f.of]}"
                 )
             lhs = self._d(root, x, value, "result")
@@ -330,14 +297,14 @@ class Explainer:
     def _sum(self, head: Value) -> tuple[Line, list[Line]]:
         """The line ∂root/∂head = Σ over head's consumers, and the lines expanding its terms."""
         root = self.root
-        # How many distinct parents each node has among head and the nodes
-        # computed from it: where that is one, a gradient reaches the node
-        # from head along one way only.
-        reached: dict[Value, int] = {head: 0}
-        for v in self.order[self.index[head] + 1 :]:
-            n = sum(1 for p in dict.fromkeys(v.parents) if p in reached)
-            if n:
-                reached[v] = n
+        # head and the nodes computed from it (found forward, through consumers)
+        reached = {head}
+        todo = [head]
+        while todo:
+            for consumer in self.consumers[todo.pop()]:
+                if consumer not in reached:
+                    reached.add(consumer)
+                    todo.append(consumer)
         terms: list[tuple[Partial, ...]] = []
         later: list[Line] = []
         for consumer in self.consumers[head]:
@@ -371,9 +338,7 @@ class Explainer:
             note = f"{self.names[head]} feeds {len(users)} nodes: its gradient is the sum over them"
         return Line(self._d(root, head, value, "result"), tuple(terms), value, note), later
 
-    def _summand(
-        self, consumer: Value, reached: dict[Value, int]
-    ) -> tuple[Value, list[Value]] | None:
+    def _summand(self, consumer: Value, reached: set[Value]) -> tuple[Value, list[Value]] | None:
         """The summand of the root that a term through ``consumer`` can be named after.
 
         Going up from ``consumer`` through nodes that feed one node each, the
@@ -384,7 +349,8 @@ class Explainer:
         path = [consumer]
         node = consumer
         while True:
-            if reached.get(node) != 1:
+            # One distinct parent among the reached: a gradient comes from head one way only.
+            if sum(1 for p in dict.fromkeys(node.parents) if p in reached) != 1:
                 return None
             if node is not self.root and self._sums_to_root(node):
                 return node, path
@@ -414,7 +380,7 @@ class Explainer:
         root = self.root
         theirs = topological_order(x)
         rname = self.names[root]
-        xname = plain(x.label) if x.label else f"[{plain(x.op)}]" if x.op else "[leaf]"
+        xname = printable(x.label) if x.label else f"[{printable(x.op)}]" if x.op else "[leaf]"
         name = f"∂{rname}/∂{xname}"
         if not x.label:
             xname = f"the {xname} Value with data {x.data!r}"

@@ -25,12 +25,12 @@ With ``collapse_neurons=True`` each neuron is one node and one step: its
 forward step computes its net input and output, its backward step derives
 ∂root/∂out, ∂root/∂net and its folded weights and bias.
 
-Labels never become markup: the graph's text is escaped by ``draw`` (and
-the SVG is checked to hold nothing but shapes and text), the steps travel as
-JSON with every ``<``, ``>`` and ``&`` written as an escape, and the script
-puts text into the page with ``textContent``. The page's
-Content-Security-Policy loads nothing and runs only its own script, named
-by its hash.
+Labels never become markup: the graph's text is escaped by ``draw``, and
+the page (``page.py``) checks the SVG, escapes the JSON and the title, and
+lets only its own script run.
+
+The graph is sorted once (a ``GraphView``) and shared by the drawing, the
+explanations and the steps.
 
 >>> from tinygrad_bp import Value, Stepper
 >>> x = Value(2.0, "x"); y = (x * x).tanh(); y.label = "y"
@@ -47,46 +47,45 @@ True
 
 from __future__ import annotations
 
-import base64
-import hashlib
 import html
-import json
 import os
-import re
-import xml.etree.ElementTree as ET
 from collections import deque
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
-from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from .draw import DEFAULT_MAX_NODES, WEIGHTED_SUM_OP, Drawing, draw, number
+from . import engine
+from .draw import DEFAULT_MAX_NODES, Drawing, draw_view, find_neurons
 from .engine import Value
-from .explain import Derivation, Explainer, Line, _num
+from .explain import Derivation, Explainer, Line
+from .layer import Net
+from .ops import sum_op
+from .page import SVG_NS, TITLE_LIMIT, page, parse_svg, script_json
 from .render import render_bytes
+from .text import number, printable
+from .view import GraphView
+
+__all__ = ["SVG_NS", "Step", "Stepper", "save_stepper", "script_json", "stepper_html"]
 
 DEFAULT_PRECISION = 9  # the article prints nine decimals
 DEFAULT_SECONDS_PER_STEP = 1.0
 START_LEAVES_LISTED = 16  # the start step lists at most this many leaves
 MAX_TERMS = 12  # a forward equation lists at most this many terms or arguments
 
-# Ops written between their two operands; "*" is shown as ×.
-INFIX = {"+": "+", "-": "-", "*": "×", "/": "/", "**": "**"}
+# Ops written between their two operands ("*" is shown as ×); every other op
+# is written as a function of its arguments, by its name: sin(x), atan2(y, x).
+INFIX = {
+    engine.add: "+",
+    engine.sub: "-",
+    engine.mul: "×",
+    engine.div: "/",
+    engine.pow: "**",
+    engine.mod: "%",
+}
 # What stands for plain-number arguments, which are constants and get no node.
 CONSTANT = "…"
 CONSTANT_NOTE = f"({CONSTANT} stands for plain numbers: constants, which are not drawn)"
-
-SVG_NS = "http://www.w3.org/2000/svg"
-XML_NS = "http://www.w3.org/XML/1998/namespace"
-# The elements Graphviz's SVG for a drawing is made of. Anything else (a
-# script, a foreignObject, a link) is refused rather than put into the page.
-SVG_ELEMENTS = frozenset(
-    {"svg", "g", "title", "polygon", "polyline", "ellipse", "path", "text", "defs", "stop"}
-    | {"linearGradient", "radialGradient"}
-)
-
-TEMPLATE = "stepper.html"  # package data beside this module
 
 
 @dataclass(frozen=True, eq=False)
@@ -128,9 +127,10 @@ class Stepper:
     from other leaves), ``collapse_neurons``, ``direction``, ``precision``
     (decimals in the graph and the equations; 9 by default, as the article),
     ``edge_labels`` (local derivatives on the edges, on by default),
-    ``max_nodes``; plus ``title`` and ``seconds_per_step`` for play.
-    ``steps`` holds the steps as data, ``drawing`` the drawing (with its
-    ``node_ids`` and ``edge_ids``), ``html`` the page.
+    ``max_nodes``; plus ``title`` (cleaned as labels are) and
+    ``seconds_per_step`` for play. ``steps`` holds the steps as data,
+    ``drawing`` the drawing (with its ``node_ids`` and ``edge_ids``),
+    ``html`` the page.
 
     >>> from tinygrad_bp import Value
     >>> a = Value(3.0, "a"); b = a * a; b.label = "b"; b.backward()
@@ -158,7 +158,7 @@ class Stepper:
         if not isinstance(root, Value):
             raise TypeError(f"stepper: root must be a Value, got {type(root).__name__}")
         if root.parents and root.grad != 1.0:
-            name = root.label or "root"
+            name = printable(root.label) or "root"
             raise ValueError(
                 f"stepper: {name}.grad is {root.grad!r}, not 1: call {name}.backward() first "
                 f"(and no other node's backward() since), so that the page can play the "
@@ -179,40 +179,43 @@ class Stepper:
         self.precision = precision
         self.collapse_neurons = collapse_neurons
         self.seconds_per_step = float(seconds_per_step)
+        # The graph is sorted once; the drawing, the explanations and the steps share it.
+        self.view = GraphView(root)
         # draw checks direction, precision and max_nodes and says what was wrong.
-        self.drawing: Drawing = draw(
-            root,
+        self.drawing: Drawing = draw_view(
+            self.view,
             direction=direction,
             precision=precision,
             edge_labels=edge_labels,
             parameters=parameters,
             collapse_neurons=collapse_neurons,
             max_nodes=max_nodes,
+            caller="Stepper",
         )
-        self.explainer = Explainer(root)
-        self.title = title or f"Backpropagation step by step: {self.explainer.names[root]}"
-        self._svg_root = _parse_svg(render_bytes(self.drawing, "svg"))
+        self.explainer = Explainer(root, view=self.view)
+        self.names = self.explainer.names
+        self.title = printable(
+            title or f"Backpropagation step by step: {self.names[root]}", TITLE_LIMIT
+        )
+        self._svg_root = parse_svg(render_bytes(self.drawing, "svg"))
         self._svg_ids = {el.get("id") for el in self._svg_root.iter() if el.get("id")}
         self._groups = self._group_values()
         self.steps: list[Step] = self._make_steps()
         self._mark_cells()
-        self.html: str = self._page()
+        self.html: str = page(self.title, self._svg_root, self.page_data())
 
     # -- which Values each drawn node shows ------------------------------------
     def _group_values(self) -> dict[str, _Group]:
         """Drawn node id -> the Values it shows: the main one, a folded net, folded leaves."""
-        order = self.explainer.order
-        index = self.explainer.index
+        order, index, ids = self.view.order, self.view.index, self.drawing.node_ids
+        neurons = find_neurons(self.view)[0] if self.collapse_neurons else {}
         groups: dict[str, _Group] = {}
         for v in order:
-            nid = self.drawing.node_ids[v]
+            nid = ids[v]
             if nid == f"v{index[v]}":  # draw names a node after the Value it shows
-                # Collapsed, every Σwx+b node is a neuron, alone or under its activation.
-                over_net = any(self.drawing.node_ids[p] == nid for p in v.parents)
-                neuron = self.collapse_neurons and (v.op == WEIGHTED_SUM_OP or over_net)
-                groups[nid] = _Group(nid, v, neuron)
+                groups[nid] = _Group(nid, v, v in neurons)
         for v in order:
-            group = groups[self.drawing.node_ids[v]]
+            group = groups[ids[v]]
             if v is group.main:
                 continue
             if v.parents:
@@ -223,21 +226,21 @@ class Stepper:
 
     # -- the steps ----------------------------------------------------------------
     def _make_steps(self) -> list[Step]:
-        order = self.explainer.order
+        order = self.view.order
         groups = self._groups
         by_main = {g.main: g for g in groups.values()}
         forward = [by_main[v] for v in order if v in by_main and v.parents]
-        backward = [by_main[v] for v in _backward_order(self.root, order) if v in by_main]
+        backward = [by_main[v] for v in _backward_order(self.view) if v in by_main]
         steps = [self._start_step()]
         for k, group in enumerate(forward, 1):
             steps.append(self._forward_step(group, k, len(forward)))
         # A folded leaf (a weight inside collapsed neurons) is derived with the
-        # last of its neurons to be done: only then is its gradient complete.
+        # last of its consumers to be done: only then is its gradient complete.
         place = {g.id: k for k, g in enumerate(backward)}
         attached: dict[str, list[Value]] = {}
         for group in groups.values():
             for leaf in group.folded:
-                users = {self.drawing.node_ids[c] for c in self.explainer.consumers[leaf]}
+                users = {self.drawing.node_ids[c] for c in self.view.consumers[leaf]}
                 last = max(users, key=place.__getitem__)
                 attached.setdefault(last, []).append(leaf)
         for k, group in enumerate(backward, 1):
@@ -246,10 +249,10 @@ class Stepper:
         return steps
 
     def _start_step(self) -> Step:
-        names = self.explainer.names
+        names, order = self.names, self.view.order
         # The leaves in the order the forward pass first uses them (w1, w2, i1, i2, b1, ...).
-        used = (p for v in self.explainer.order for p in v.parents if not p.parents)
-        alone = (v for v in self.explainer.order if not v.parents)  # a root that is a leaf
+        used = (p for v in order for p in v.parents if not p.parents)
+        alone = (v for v in order if not v.parents)  # a root that is a leaf
         leaves = list(dict.fromkeys([*used, *alone]))
         lines = [f"{names[v]} = {self._num(v.data)}" for v in leaves[:START_LEAVES_LISTED]]
         if len(leaves) > START_LEAVES_LISTED:
@@ -275,9 +278,9 @@ class Stepper:
                     edges.append(eid)
                     sources.append(self.drawing.node_ids[parent])
         edges.extend(self._present(f"{group.id}_out"))
-        names = self.explainer.names
+        names = self.names
         heading = f"Forward: {names[group.main]}" + (
-            f" = {group.main.op}({names[group.net]})" if group.net is not None else ""
+            f" = {_op_name(group.main)}({names[group.net]})" if group.net is not None else ""
         )
         return Step(
             "forward",
@@ -294,12 +297,12 @@ class Stepper:
     def _backward_step(self, group: _Group, extra: Sequence[Value], k: int, of: int) -> Step:
         derived = [group.main, *([group.net] if group.net is not None else []), *extra]
         derivations = [self.explainer.derivation(v) for v in derived]
-        names = self.explainer.names
+        names = self.names
         drawn = self.drawing.node_ids
         edges: list[str] = []
         sources: list[str] = []
         # The edges from this node to the nodes it feeds: its gradient came back along them.
-        for consumer, ks in self.explainer.consumers[group.main].items():
+        for consumer, ks in self.view.consumers[group.main].items():
             if drawn[consumer] == group.id:
                 continue
             for i in ks:
@@ -336,6 +339,8 @@ class Stepper:
     def _texts(self, derivations: Sequence[Derivation]) -> list[str]:
         """Each derivation as ``explain`` writes it; in a step of several (a collapsed
         neuron), a line already written above is not written again."""
+        if len(derivations) == 1:
+            return [derivations[0].text(self.precision)]
         shown: set[str] = set()
         texts = []
         for d in derivations:
@@ -352,56 +357,77 @@ class Stepper:
         return [element_id] if element_id in self._svg_ids else []
 
     def _num(self, x: float) -> str:
-        return _num(x, self.precision)
+        return number(x, self.precision, trim=True)
 
     def _forward_text(self, v: Value) -> str:
         """``v = how it was made`` and the same with numbers, as the article writes it."""
-        names = self.explainer.names
-        ps = v.parents
-        n = self._num
-        note = ""
-        if v.op == WEIGHTED_SUM_OP and _all_values_weighted_sum(v):
-            half = (len(ps) - 1) // 2
-            pairs = list(zip(ps[:half], ps[half:-1]))
-            bias = ps[-1]
-            symbols = _joined([*(f"{names[w]}·{names[x]}" for w, x in pairs), names[bias]], " + ")
-            numbers = _joined(
-                [*(f"{n(w.data)} × {n(x.data)}" for w, x in pairs), n(bias.data)], " + "
-            )
-        elif v.op in INFIX and len(ps) == 2:
-            sym = INFIX[v.op]
-            symbols = f"{names[ps[0]]} {sym} {names[ps[1]]}"
-            numbers = f"{n(ps[0].data)} {sym} {n(ps[1].data)}"
-        elif v.op == "*" and len(ps) == 1:
-            # v = p × c: the local derivative recorded on the edge is the constant itself.
-            c = n(v.local_grads[0])
-            symbols, numbers = f"{names[ps[0]]} × {c}", f"{n(ps[0].data)} × {c}"
-        elif v.op in ("+", "-") and len(ps) == 1:
-            # The sign of the local derivative says on which side the constant was.
-            first = v.op == "+" or v.local_grads[0] > 0
-            p = ps[0]
-            symbols = f"{names[p]} {v.op} {CONSTANT}" if first else f"{CONSTANT} - {names[p]}"
-            numbers = f"{n(p.data)} {v.op} {CONSTANT}" if first else f"{CONSTANT} - {n(p.data)}"
-            note = CONSTANT_NOTE
-        elif v.op == "neg" and len(ps) == 1:
-            symbols, numbers = f"-{names[ps[0]]}", f"-({n(ps[0].data)})"
-        elif v.op == "Σ" and sum((p.data for p in ps), 0.0) == v.data:
-            symbols = _joined([names[p] for p in ps], " + ")
-            numbers = _joined([n(p.data) for p in ps], " + ")
-        else:
-            # A constant is certain where a two-argument op or a sum has fewer
-            # edges than it needs; other ops' arguments are all shown.
-            missing = (v.op in INFIX and len(ps) < 2) or v.op in (WEIGHTED_SUM_OP, "Σ")
-            tail = [CONSTANT] if missing else []
-            symbols = f"{v.op}({_joined([*(names[p] for p in ps), *tail], ', ')})"
-            numbers = f"{v.op}({_joined([*(n(p.data) for p in ps), *tail], ', ')})"
-            note = CONSTANT_NOTE if missing else ""
-        lhs = names[v]
+        symbols, numbers, note = self._how_made(v)
+        lhs = self.names[v]
         pad = " " * len(lhs)
-        lines = [f"{lhs} = {symbols}", f"{pad} = {numbers} = {n(v.data)}"]
+        lines = [f"{lhs} = {symbols}", f"{pad} = {numbers} = {self._num(v.data)}"]
         if note:
             lines.append(f"{pad}   {note}")
         return "\n".join(lines)
+
+    def _how_made(self, v: Value) -> tuple[str, str, str]:
+        """The right-hand side of ``v``'s equation in names and in numbers, and a note."""
+        names, n = self.names, self._num
+        ps = v.parents
+        op = v.creator
+        if isinstance(v, Net) and v.b is not None and len(v.w) == len(v.x):
+            # Every operand a Value (as a layer makes them): wᵢ·xᵢ pairs and the bias.
+            pairs = list(zip(v.w, v.x))
+            symbols = _joined([*(f"{names[w]}·{names[x]}" for w, x in pairs), names[v.b]], " + ")
+            numbers = _joined(
+                [*(f"{n(w.data)} × {n(x.data)}" for w, x in pairs), n(v.b.data)], " + "
+            )
+            return symbols, numbers, ""
+        if op in INFIX and len(ps) == 2:
+            sym = INFIX[op]
+            return (
+                f"{names[ps[0]]} {sym} {names[ps[1]]}",
+                f"{n(ps[0].data)} {sym} {n(ps[1].data)}",
+                "",
+            )
+        if op is engine.mul and len(ps) == 1:
+            # v = p × c: the local derivative recorded on the edge is the constant itself.
+            c = n(v.local_grads[0])
+            return f"{names[ps[0]]} × {c}", f"{n(ps[0].data)} × {c}", ""
+        if (op is engine.add or op is engine.sub) and len(ps) == 1:
+            # The sign of the local derivative says on which side the constant was.
+            sym = INFIX[op]
+            p = ps[0]
+            if op is engine.add or v.local_grads[0] > 0:
+                return (
+                    f"{names[p]} {sym} {CONSTANT}",
+                    f"{n(p.data)} {sym} {CONSTANT}",
+                    CONSTANT_NOTE,
+                )
+            return f"{CONSTANT} - {names[p]}", f"{CONSTANT} - {n(p.data)}", CONSTANT_NOTE
+        if op is engine.neg and len(ps) == 1:
+            return f"-{names[ps[0]]}", f"-({n(ps[0].data)})", ""
+        if op is sum_op and sum((p.data for p in ps), 0.0) == v.data:
+            return (
+                _joined([names[p] for p in ps], " + "),
+                _joined([n(p.data) for p in ps], " + "),
+                "",
+            )
+        # A function of its arguments, by the op's name. A constant is certain
+        # where an op has fewer edges than it takes arguments (a plain number
+        # gets no edge), and where a sum or a net does not add up without one.
+        missing = op is not None and (
+            len(ps) < op.least
+            or (op in INFIX and len(ps) < 2)
+            or op is sum_op
+            or isinstance(v, Net)
+        )
+        tail = [CONSTANT] if missing else []
+        name = _op_name(v)
+        return (
+            f"{name}({_joined([*(names[p] for p in ps), *tail], ', ')})",
+            f"{name}({_joined([*(n(p.data) for p in ps), *tail], ', ')})",
+            CONSTANT_NOTE if missing else "",
+        )
 
     # -- the SVG -----------------------------------------------------------------
     def _mark_cells(self) -> None:
@@ -429,7 +455,6 @@ class Stepper:
     def page_data(self) -> dict[str, Any]:
         """What the page's script plays, as JSON-ready data (strings and whole numbers)."""
         p = self.precision
-        index_of: dict[str, int] = {}
         forward_at: dict[str, int] = {}
         backward_at: dict[str, int] = {}
         for i, step in enumerate(self.steps):
@@ -437,20 +462,17 @@ class Stepper:
                 forward_at[step.node] = i
             elif step.kind == "backward":
                 backward_at[step.node] = i
-        nodes = []
-        for k, group in enumerate(self._groups.values()):
-            index_of[group.id] = k
-            v = group.main
-            nodes.append(
-                {
-                    "id": group.id,
-                    "name": self.explainer.names[v],
-                    "data": f"data {number(v.data, p)}",
-                    "grad": f"grad {number(v.grad, p)}",
-                    "known": forward_at.get(group.id, 0),
-                    "derived": backward_at[group.id],
-                }
-            )
+        nodes = [
+            {
+                "id": group.id,
+                "name": self.names[group.main],
+                "data": f"data {number(group.main.data, p)}",
+                "grad": f"grad {number(group.main.grad, p)}",
+                "known": forward_at.get(group.id, 0),
+                "derived": backward_at[group.id],
+            }
+            for group in self._groups.values()
+        ]
         steps = [
             {
                 "kind": s.kind,
@@ -471,26 +493,14 @@ class Stepper:
             "msPerStep": round(self.seconds_per_step * 1000),
         }
 
-    def _page(self) -> str:
-        template = resources.files(__package__).joinpath(TEMPLATE).read_text(encoding="utf-8")
-        # The page's Content-Security-Policy lets only its own script run, named by hash.
-        script = re.search(r"<script>(.*?)</script>", template, re.DOTALL)
-        if script is None:
-            raise RuntimeError(f"stepper: the page template {TEMPLATE} has no script")
-        digest = hashlib.sha256(script.group(1).encode("utf-8")).digest()
-        parts = {
-            "SCRIPTHASH": base64.b64encode(digest).decode("ascii"),
-            "TITLE": html.escape(self.title, quote=True),
-            "SVG": _svg_markup(self._svg_root),
-            "DATA": script_json(self.page_data()),
-        }
-        # One pass, so that nothing inserted is ever read as a placeholder.
-        return re.sub(r"__TG_([A-Z]+)__", lambda m: parts[m.group(1)], template)
-
     def save(self, path: str | os.PathLike[str]) -> Path:
-        """Write the page to ``path`` (UTF-8) and return the path."""
+        """Write the page to ``path`` (UTF-8) and return the path.
+
+        The page is encoded before the file is opened: a failure leaves no file.
+        """
+        data = self.html.encode("utf-8")
         target = Path(path)
-        target.write_text(self.html, encoding="utf-8")
+        target.write_bytes(data)
         return target
 
     def _repr_html_(self) -> str:
@@ -515,6 +525,11 @@ class _Group:
         self.folded: list[Value] = []  # leaves folded into a collapsed neuron
 
 
+def _op_name(v: Value) -> str:
+    """The name of the op that made ``v``, as text (a user's op may be named anything)."""
+    return printable(v.op or "?")
+
+
 def _joined(items: Sequence[str], sep: str) -> str:
     """``items`` joined by ``sep``; past MAX_TERMS, the middle ones are counted, not listed."""
     if len(items) <= MAX_TERMS:
@@ -523,31 +538,16 @@ def _joined(items: Sequence[str], sep: str) -> str:
     return sep.join([*items[:half], f"⋯ ({len(items) - 2 * half} more)", *items[-half:]])
 
 
-def _all_values_weighted_sum(v: Value) -> bool:
-    """Whether a Σwx+b node has all its arguments as Values: w..., x..., b.
-
-    Then the edge from wᵢ carries xᵢ, the edge from xᵢ carries wᵢ and b's
-    carries 1; with plain numbers among the arguments they have no edge.
-    """
-    ps, local = v.parents, v.local_grads
-    if len(ps) < 3 or len(ps) % 2 == 0 or local[-1] != 1.0:
-        return False
-    half = (len(ps) - 1) // 2
-    return all(local[i] == ps[half + i].data and local[half + i] == ps[i].data for i in range(half))
-
-
-def _backward_order(root: Value, order: Sequence[Value]) -> list[Value]:
+def _backward_order(view: GraphView) -> list[Value]:
     """Every node once, each after all the nodes it feeds, in the order they became ready.
 
     Kahn's algorithm from the root with a first-in first-out queue: a node
     is ready when every consumer's gradient is done. For a layered network
     that walks layer by layer from the output, as the article does.
     """
-    waiting = {v: 0 for v in order}  # consumers (edges) still to be done
-    for v in order:
-        for p in v.parents:
-            waiting[p] += 1
-    ready = deque([root])
+    # consumers (edges) still to be done
+    waiting = {v: sum(map(len, users.values())) for v, users in view.consumers.items()}
+    ready = deque([view.root])
     out: list[Value] = []
     while ready:
         v = ready.popleft()
@@ -557,81 +557,6 @@ def _backward_order(root: Value, order: Sequence[Value]) -> list[Value]:
             if waiting[p] == 0:
                 ready.append(p)
     return out
-
-
-def _parse_svg(svg: bytes) -> ET.Element:
-    """Graphviz's SVG as a tree, refusing anything but the shapes and text of a drawing."""
-    root = ET.fromstring(svg)
-    for el in root.iter():
-        tag = el.tag
-        if not isinstance(tag, str) or not tag.startswith(f"{{{SVG_NS}}}"):
-            raise RuntimeError(f"stepper: unexpected {tag!r} in the rendered SVG")
-        local = tag[len(SVG_NS) + 2 :]
-        if local not in SVG_ELEMENTS:
-            raise RuntimeError(f"stepper: the rendered SVG has a <{local}> element; refusing it")
-        for attr in el.attrib:
-            name = attr.rsplit("}", 1)[-1]
-            if name.lower().startswith("on") or "href" in name.lower():
-                raise RuntimeError(
-                    f"stepper: the rendered SVG has a {name!r} attribute on <{local}>; refusing it"
-                )
-            if attr.startswith("{") and not attr.startswith(f"{{{XML_NS}}}"):
-                raise RuntimeError(f"stepper: unexpected attribute {attr!r} in the rendered SVG")
-    return root
-
-
-def _svg_markup(root: ET.Element) -> str:
-    """The checked SVG tree written out again, every text and attribute escaped.
-
-    What goes into the page is exactly what ``_parse_svg`` let through.
-    """
-    out: list[str] = []
-
-    def write(el: ET.Element) -> None:
-        tag = el.tag[len(SVG_NS) + 2 :]
-        attrs = "".join(
-            f' {_attribute_name(k)}="{html.escape(v, quote=True)}"' for k, v in el.attrib.items()
-        )
-        if el is root:
-            attrs = f' xmlns="{SVG_NS}"' + attrs
-        out.append(f"<{tag}{attrs}>")
-        if el.text:
-            out.append(html.escape(el.text, quote=False))
-        for child in el:
-            write(child)
-            if child.tail:
-                out.append(html.escape(child.tail, quote=False))
-        out.append(f"</{tag}>")
-
-    write(root)  # Graphviz's SVG nests a few levels deep: recursion is fine
-    return "".join(out)
-
-
-def _attribute_name(name: str) -> str:
-    prefix = f"{{{XML_NS}}}"
-    return "xml:" + name[len(prefix) :] if name.startswith(prefix) else name
-
-
-def script_json(data: object) -> str:
-    """``data`` as JSON safe inside ``<script type="application/json">``.
-
-    ``<``, ``>`` and ``&`` become ``\\u003c`` etc., so no ``</script>`` or
-    ``<!--`` can appear; U+2028 and U+2029 are escaped too. JSON.parse reads
-    it back unchanged. NaN and infinities are refused (JSON has none).
-
-    >>> script_json({"label": "</script><!--"})
-    '{"label": "\\\\u003c/script\\\\u003e\\\\u003c!--"}'
-    """
-    text = json.dumps(data, ensure_ascii=False, allow_nan=False)
-    for ch, escape in (
-        ("<", "\\u003c"),
-        (">", "\\u003e"),
-        ("&", "\\u0026"),
-        ("\u2028", "\\u2028"),
-        ("\u2029", "\\u2029"),
-    ):
-        text = text.replace(ch, escape)
-    return text
 
 
 def stepper_html(root: Value, **options: Any) -> str:
@@ -649,7 +574,8 @@ def stepper_html(root: Value, **options: Any) -> str:
 def save_stepper(root: Value, path: str | os.PathLike[str], **options: Any) -> Path:
     """Write the stepper page for ``root``'s graph to ``path``; return the path.
 
-    Everything is built before the file is opened, so a failure leaves no file.
+    Everything is built and encoded before the file is opened, so a failure
+    leaves no file.
 
     >>> import tempfile, pathlib
     >>> from tinygrad_bp import Value
