@@ -64,6 +64,7 @@ from typing import Any
 from .draw import DEFAULT_MAX_NODES, WEIGHTED_SUM_OP, Drawing, draw, number
 from .engine import Value
 from .explain import Derivation, Explainer, Line, _num
+from .learning import Learning, LearningView
 from .render import render_bytes
 
 DEFAULT_PRECISION = 9  # the article prints nine decimals
@@ -117,7 +118,13 @@ class Step:
     @property
     def counter(self) -> str:
         """What the page shows, e.g. "backward 8/23" ("start" for the start)."""
-        return "start" if self.kind == "start" else f"{self.kind} {self.number}/{self.of}"
+        if self.kind in COUNTERS:  # the start, the forward pass again, the learning view
+            return COUNTERS[self.kind]
+        return f"{self.kind} {self.number}/{self.of}"
+
+
+# The steps shown without a number (learning.py makes "again" and "learn").
+COUNTERS = {"start": "start", "again": "forward again", "learn": "learning"}
 
 
 class Stepper:
@@ -154,6 +161,7 @@ class Stepper:
         max_nodes: int = DEFAULT_MAX_NODES,
         title: str | None = None,
         seconds_per_step: float = DEFAULT_SECONDS_PER_STEP,
+        learning: Learning | None = None,
     ) -> None:
         if not isinstance(root, Value):
             raise TypeError(f"stepper: root must be a Value, got {type(root).__name__}")
@@ -195,6 +203,19 @@ class Stepper:
         self._svg_ids = {el.get("id") for el in self._svg_root.iter() if el.get("id")}
         self._groups = self._group_values()
         self.steps: list[Step] = self._make_steps()
+        # -- after the backward steps: updates, forward again, the learning view (learning.py)
+        self.learning: LearningView | None = None
+        if learning is not None:
+            self.learning = LearningView(
+                learning,
+                root,
+                names=self.explainer.names,
+                shown={g.id: g.main for g in self._groups.values()},
+                node_ids=self.drawing.node_ids,
+                precision=precision,
+            )
+            self.steps += [Step(**fields) for fields in self.learning.steps]
+        # -- end of the learning additions
         self._mark_cells()
         self.html: str = self._page()
 
@@ -464,12 +485,15 @@ class Stepper:
             }
             for s in self.steps
         ]
-        return {
+        data: dict[str, Any] = {
             "title": self.title,
             "nodes": nodes,
             "steps": steps,
             "msPerStep": round(self.seconds_per_step * 1000),
         }
+        if self.learning is not None:  # the update steps and the learning view (learning.py)
+            data["learning"] = self.learning.page_data()
+        return data
 
     def _page(self) -> str:
         template = resources.files(__package__).joinpath(TEMPLATE).read_text(encoding="utf-8")
@@ -497,7 +521,8 @@ class Stepper:
         """Jupyter: the page in an iframe of its own (its script, keys and styles stay inside)."""
         return (
             f'<iframe srcdoc="{html.escape(self.html, quote=True)}" '
-            'sandbox="allow-scripts" style="width: 100%; height: 640px; border: 1px solid #ccc;" '
+            'sandbox="allow-scripts" style="width: 100%; '
+            f'height: {640 if self.learning is None else 800}px; border: 1px solid #ccc;" '
             f'title="{html.escape(self.title, quote=True)}"></iframe>'
         )
 
