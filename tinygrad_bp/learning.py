@@ -58,7 +58,7 @@ DEFAULT_UPDATES = 10_000  # the article's run
 MAX_UPDATES = 1_000_000
 SAMPLES = 1000  # the learning view shows the run at about this many updates at most
 # The sampled values the page carries: at most about this many characters.
-SERIES_BUDGET = 1_200_000
+SERIES_BUDGET = 600_000
 LISTED = 16  # a step's text lists at most this many values
 
 
@@ -273,12 +273,15 @@ class LearningView:
 
     # -- the run ------------------------------------------------------------------------
     def _tracked(self) -> list[Value]:
-        """The Values whose data the run changes: the parameters and the nodes after them."""
+        """The Values whose data the run changes and the page shows: the parameters, the
+        root and the drawn nodes computed from the parameters (every such node if no
+        drawing is given)."""
         changing = set(self.parameters)
         for v in self.order:
             if v.creator is not None and any(p in changing for p in v.parents):
                 changing.add(v)
-        return [v for v in self.order if v in changing]
+        wanted = {*self.parameters, self.root, *self.shown.values()} if self.shown else changing
+        return [v for v in self.order if v in changing and v in wanted]
 
     def _train(self) -> Run:
         learning = self.learning
