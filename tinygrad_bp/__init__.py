@@ -37,6 +37,7 @@ from .functions import (
 from .grad_mode import is_grad_enabled, no_grad
 from .graph import grad, topological_order
 from .layer import Net, weighted_sum, weighted_sums
+from .learning import Learning
 from .ops import op, total
 from .render import render, render_bytes
 from .stepper import Step, Stepper, save_stepper, stepper_html
@@ -62,6 +63,7 @@ __all__ = [
     "GradcheckError",
     "hypot",
     "is_grad_enabled",
+    "Learning",
     "leaky_relu",
     "log10",
     "log1p",

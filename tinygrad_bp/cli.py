@@ -6,7 +6,8 @@
     tinygrad-bp mazur --explain w5    ... and the chain rule for ∂E_total/∂w5 (or: all)
     tinygrad-bp mazur --code          the network's forward and backward pass as Python
     tinygrad-bp draw mazur -o graph.svg   the article's network drawn (.svg .png .pdf .dot)
-    tinygrad-bp viz mazur -o backprop.html   a web page that plays both passes node by node
+    tinygrad-bp viz mazur -o backprop.html   a web page that plays both passes node by node,
+                                      the updates, and 10,000 of them as the graph learns
     tinygrad-bp draw "tanh(x*w + b)" x=2 w=-3 b=6.88 -o neuron.svg   a formula of yours
     tinygrad-bp explain "(x + y) * z" x=-2 y=5 z=-4 --wrt x   ∂out/∂x by the chain rule
     tinygrad-bp viz path/to/file.py:function -o mine.html   a function of yours, returning
@@ -98,6 +99,18 @@ def _int_at_least(minimum: int | None) -> Callable[[str], int]:
 
 _positive_int = _int_at_least(1)
 _whole_number = _int_at_least(0)
+
+
+def _updates(text: str) -> int:
+    """viz --updates: 0 up to the longest run the learning view takes."""
+    from .learning import MAX_UPDATES
+
+    n = _whole_number(text)
+    if n > MAX_UPDATES:
+        raise argparse.ArgumentTypeError(f"expected at most {MAX_UPDATES:,} updates, got {n:,}")
+    return n
+
+
 _seed = _int_at_least(None)
 
 
@@ -488,12 +501,25 @@ def _html_path(text: str) -> Path:
 
 
 def _run_viz(args: argparse.Namespace) -> int:
+    from .learning import DEFAULT_LR, DEFAULT_UPDATES, Learning
     from .stepper import Stepper
 
     try:
         graph = _graph_source(args)
     except _UserCodeError as e:
         return _user_code_failed(args, e)
+    # The update steps and the learning view, for a graph with parameters to train.
+    learning = None
+    if graph.trained:
+        lr = DEFAULT_LR if args.lr is None else args.lr
+        updates = DEFAULT_UPDATES if args.updates is None else args.updates
+        learning = Learning(graph.trained, lr=lr, updates=updates)
+    elif args.lr is not None or args.updates is not None:
+        option = "--lr" if args.lr is not None else "--updates"
+        raise _RefusedError(
+            f"{option} is for the update steps, which need parameters to train: name them "
+            "with --parameters (a formula) or return (root, parameters) (a function)"
+        )
     try:
         page = Stepper(
             graph.root,
@@ -502,6 +528,7 @@ def _run_viz(args: argparse.Namespace) -> int:
             direction=args.direction,
             precision=args.precision,
             title=graph.title,
+            learning=learning,
         )
     except ValueError as error:  # a root whose backward() was run twice, a graph too large
         raise _RefusedError(str(error)) from None
@@ -514,11 +541,20 @@ def _run_viz(args: argparse.Namespace) -> int:
         )
         return 1
     kinds = [s.kind for s in page.steps]
+    after = ""
+    if page.learning is not None:
+        n = kinds.count("update")
+        after = f", {n} update step{'' if n == 1 else 's'}, the forward pass again"
+        run = page.learning.run
+        if run is not None:
+            after += f" and {run.updates[-1]:,} updates to scrub through"
     print(
         f"Wrote {_printable(str(args.output))}: {graph.what} in {kinds.count('forward')} "
-        f"forward and {kinds.count('backward')} backward steps; open it in a browser "
+        f"forward and {kinds.count('backward')} backward steps{after}; open it in a browser "
         "(Right/Left step, Space plays)"
     )
+    if page.learning is not None and page.learning.run is not None and page.learning.run.stopped:
+        print(page.learning.run.stopped)
     return 0
 
 
@@ -549,6 +585,7 @@ class _Graph:
     title: str | None  # the stepper page's title
     everything: list[Value]  # what --wrt all explains
     heading: str  # explain's first line: this = the root's value
+    trained: list[Value] | None = None  # what viz's update steps and learning view update
 
 
 def _graph_source(args: argparse.Namespace) -> _Graph:
@@ -567,6 +604,7 @@ def _graph_source(args: argparse.Namespace) -> _Graph:
             "A Step by Step Backpropagation Example, node by node",
             mazur.trained_parameters(model),
             "E_total",
+            mazur.trained_parameters(model),  # the weights; the article keeps the biases fixed
         )
     from . import userfile
 
@@ -590,6 +628,7 @@ def _graph_source(args: argparse.Namespace) -> _Graph:
             f"{text}, node by node",
             everything,
             name,
+            loaded.parameters,
         )
     return _formula_graph(text, given, names)
 
@@ -623,6 +662,7 @@ def _formula_graph(text: str, given: list[str], names: str | None) -> _Graph:
         f"{root.label} = {shown}, node by node",
         parameters or list(formula.leaves.values()),
         f"{root.label} = {_printable(shown)}",
+        parameters,
     )
 
 
@@ -849,6 +889,21 @@ def build_parser() -> argparse.ArgumentParser:
         "--collapse-neurons",
         action="store_true",
         help="one node and one step per neuron, its weights and bias folded in",
+    )
+    v.add_argument(
+        "--updates",
+        type=_updates,
+        metavar="N",
+        help="the training run the learning view plots and scrubs through, after the update "
+        "steps and the forward pass again (default 10000, as the article; 0: none). For a "
+        "graph with parameters: the article's weights, a formula's --parameters, or those a "
+        "function returns",
+    )
+    v.add_argument(
+        "--lr",
+        type=_real_in(0.0, math.inf, low_open=True),
+        metavar="RATE",
+        help="the learning rate η of the update steps and the run (default 0.5, as the article)",
     )
     v.set_defaults(run=_run_viz)
 

@@ -60,6 +60,7 @@ from .draw import DEFAULT_MAX_NODES, Drawing, draw_view, find_neurons
 from .engine import Value
 from .explain import Derivation, Explainer, Line
 from .layer import Net
+from .learning import Learning, LearningView
 from .ops import sum_op
 from .page import SVG_NS, TITLE_LIMIT, page, parse_svg, script_json
 from .render import render_bytes
@@ -116,7 +117,13 @@ class Step:
     @property
     def counter(self) -> str:
         """What the page shows, e.g. "backward 8/23" ("start" for the start)."""
-        return "start" if self.kind == "start" else f"{self.kind} {self.number}/{self.of}"
+        if self.kind in COUNTERS:  # the start, the forward pass again, the learning view
+            return COUNTERS[self.kind]
+        return f"{self.kind} {self.number}/{self.of}"
+
+
+# The steps shown without a number (learning.py makes "again" and "learn").
+COUNTERS = {"start": "start", "again": "forward again", "learn": "learning"}
 
 
 class Stepper:
@@ -154,6 +161,7 @@ class Stepper:
         max_nodes: int = DEFAULT_MAX_NODES,
         title: str | None = None,
         seconds_per_step: float = DEFAULT_SECONDS_PER_STEP,
+        learning: Learning | None = None,
     ) -> None:
         if not isinstance(root, Value):
             raise TypeError(f"stepper: root must be a Value, got {type(root).__name__}")
@@ -201,6 +209,19 @@ class Stepper:
         self._svg_ids = {el.get("id") for el in self._svg_root.iter() if el.get("id")}
         self._groups = self._group_values()
         self.steps: list[Step] = self._make_steps()
+        # -- after the backward steps: updates, forward again, the learning view (learning.py)
+        self.learning: LearningView | None = None
+        if learning is not None:
+            self.learning = LearningView(
+                learning,
+                root,
+                names=self.explainer.names,
+                shown={g.id: g.main for g in self._groups.values()},
+                node_ids=self.drawing.node_ids,
+                precision=precision,
+            )
+            self.steps += [Step(**fields) for fields in self.learning.steps]
+        # -- end of the learning additions
         self._mark_cells()
         self.html: str = page(self.title, self._svg_root, self.page_data())
 
@@ -486,12 +507,15 @@ class Stepper:
             }
             for s in self.steps
         ]
-        return {
+        data: dict[str, Any] = {
             "title": self.title,
             "nodes": nodes,
             "steps": steps,
             "msPerStep": round(self.seconds_per_step * 1000),
         }
+        if self.learning is not None:  # the update steps and the learning view (learning.py)
+            data["learning"] = self.learning.page_data()
+        return data
 
     def save(self, path: str | os.PathLike[str]) -> Path:
         """Write the page to ``path`` (UTF-8) and return the path.
@@ -507,7 +531,8 @@ class Stepper:
         """Jupyter: the page in an iframe of its own (its script, keys and styles stay inside)."""
         return (
             f'<iframe srcdoc="{html.escape(self.html, quote=True)}" '
-            'sandbox="allow-scripts" style="width: 100%; height: 640px; border: 1px solid #ccc;" '
+            'sandbox="allow-scripts" style="width: 100%; '
+            f'height: {640 if self.learning is None else 800}px; border: 1px solid #ccc;" '
             f'title="{html.escape(self.title, quote=True)}"></iframe>'
         )
 
