@@ -44,7 +44,13 @@ def walk(root: Value) -> tuple[list[Value], list[Value]]:
     while stack:
         node = stack[-1]
         waiting = node.unplaced_parents(placed, complete)
-        if waiting:
+        if len(waiting) == 1 and not waiting[0].unplaced_parents(placed, complete):
+            # The one parent it waits for is ready itself (most often the net
+            # under an activation): place that parent now, saving two trips.
+            parent = waiting[0]
+            placed.add(parent)
+            (leaves if parent.creator is None else order).append(parent)
+        elif waiting:
             stack += waiting
             continue
         stack.pop()
