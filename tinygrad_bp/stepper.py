@@ -57,7 +57,7 @@ from typing import Any
 
 from . import engine
 from .draw import DEFAULT_MAX_NODES, Drawing, draw_view, find_neurons
-from .engine import Value
+from .engine import Value, WithNumber
 from .explain import Derivation, Explainer, Line
 from .layer import Net
 from .learning import Learning, LearningView
@@ -403,6 +403,16 @@ class Stepper:
                 [*(f"{n(w.data)} × {n(x.data)}" for w, x in pairs), n(v.b.data)], " + "
             )
             return symbols, numbers, ""
+        if isinstance(v, WithNumber):
+            # An op of a Value and a number keeps both, in the order they came.
+            operands = v.args
+            symbols_of = [names[a] if isinstance(a, Value) else n(a) for a in operands]
+            numbers_of = [n(a.data) if isinstance(a, Value) else n(a) for a in operands]
+            if op in INFIX:
+                sym = INFIX[op]
+                return f" {sym} ".join(symbols_of), f" {sym} ".join(numbers_of), ""
+            name = _op_name(v)
+            return f"{name}({', '.join(symbols_of)})", f"{name}({', '.join(numbers_of)})", ""
         if op in INFIX and len(ps) == 2:
             sym = INFIX[op]
             return (
