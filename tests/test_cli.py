@@ -16,7 +16,7 @@ import pytest
 
 import nn.train
 from nn import MLP, load, save
-from tinygrad_bp import __version__, cli
+from tinygrad_bp import __version__, cli, cli_graphs
 
 ROOT = Path(__file__).resolve().parent.parent
 COMMAND = [sys.executable, "-m", "tinygrad_bp"]
@@ -117,7 +117,7 @@ def test_ctrl_c_elsewhere_is_one_line_and_status_130(monkeypatch: pytest.MonkeyP
     def interrupted(*args: object, **kwargs: object) -> None:
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(cli, "render", interrupted)
+    monkeypatch.setattr(cli_graphs, "render", interrupted)  # draw renders the graph there
     assert cli.main(["draw", "mazur", "-o", "never.svg"]) == 130
 
 

@@ -1,0 +1,88 @@
+"""What the command's parts share: exit statuses, argument types, one-line refusals.
+
+>>> _int_at_least(1)("3")
+3
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import importlib.util
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from .text import printable
+
+INTERRUPTED = 130  # Ctrl-C (SIGINT)
+BROKEN_PIPE = 141  # the reader went away (SIGPIPE): e.g. | head -1
+
+
+class _RefusedError(Exception):
+    """Something that stops the command before it starts; the message is the whole story."""
+
+
+def _printable(text: str) -> str:
+    """``text`` whole (a path is never cut short), with escapes and newlines shown escaped."""
+    return printable(text, limit=sys.maxsize)
+
+
+# -- the nn package --------------------------------------------------------------------
+def _nn_module(name: str) -> Any:
+    """``nn.<name>``, after making sure that ``nn`` is this project's own.
+
+    ``nn`` is a top-level package beside ``tinygrad_bp`` (by design), so a
+    student's ``nn.py`` or ``nn/`` in the current folder, which Python
+    searches first, hides it. Say so, and where, instead of an ImportError
+    about a name the other ``nn`` lacks. The other file is located, never run.
+    """
+    ours = Path(__file__).resolve().parent.parent / "nn"
+    spec = importlib.util.find_spec("nn")
+    if spec is None:
+        raise _RefusedError(
+            f"the nn package that comes with tinygrad-bp is missing (expected {ours})"
+        )
+    found = spec.origin if spec.has_location and spec.origin else None
+    if found is None or Path(found).resolve().parent != ours.resolve():
+        where = found or ", ".join(spec.submodule_search_locations or []) or "built in"
+        raise _RefusedError(
+            f"another module named nn ({_printable(where)}) hides the nn package that comes "
+            f"with tinygrad-bp ({_printable(str(ours))}): its folder comes first on Python's "
+            "search path (python -m puts the current folder there); rename it or run from "
+            "another folder"
+        )
+    return importlib.import_module(f"nn.{name}")
+
+
+def _int_at_least(minimum: int | None) -> Callable[[str], int]:
+    """An argparse type: a whole number, at least ``minimum`` (None: any)."""
+
+    def parse(text: str) -> int:
+        try:
+            n = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+        if minimum is not None and n < minimum:
+            raise argparse.ArgumentTypeError(f"expected a number of at least {minimum}, got {n}")
+        return n
+
+    return parse
+
+
+_positive_int = _int_at_least(1)
+_whole_number = _int_at_least(0)
+
+
+def _updates(text: str) -> int:
+    """viz --updates: 0 up to the longest run the learning view takes."""
+    from .learning import MAX_UPDATES
+
+    n = _whole_number(text)
+    if n > MAX_UPDATES:
+        raise argparse.ArgumentTypeError(f"expected at most {MAX_UPDATES:,} updates, got {n:,}")
+    return n
+
+
+_seed = _int_at_least(None)

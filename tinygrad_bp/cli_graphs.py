@@ -1,0 +1,328 @@
+"""The commands that show a graph: ``mazur``, ``draw``, ``viz`` and ``explain``.
+
+The graph is the article's network (``mazur``), a formula with its values,
+or a function in the user's own file (``path.py:function``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+from .cli_common import INTERRUPTED, _nn_module, _printable, _RefusedError
+from .draw import draw
+from .engine import Value
+from .explain import Explainer
+from .graph import topological_order
+from .render import FORMATS, render
+from .text import number
+
+
+def _mazur_labels() -> list[str]:
+    """The labels of the article's network and error, in the article's order."""
+    mazur = _nn_module("mazur")
+    step = mazur.forward(mazur.network())
+    return [n.label for n in topological_order(step.E_total) if n.label]
+
+
+def _explain_target(text: str) -> str:
+    """An --explain argument: a label of the article's network, or "all"."""
+    labels = _mazur_labels()
+    if text == "all" or text in labels:
+        return text
+    ordered = sorted(labels, key=lambda s: (s[0] != "w", s[0] != "b", len(s), s))
+    raise argparse.ArgumentTypeError(
+        f"unknown label {text!r}; expected all or one of: {', '.join(ordered)}"
+    )
+
+
+def _run_mazur(args: argparse.Namespace) -> int:
+    mazur, train = _nn_module("mazur"), _nn_module("train")
+    if args.code:
+        print(mazur.code(), end="")
+        return 0
+    try:
+        for line in mazur.report(args.steps, args.train_biases, args.explain, trace=args.trace):
+            print(line)
+    except train.TrainingInterrupted as stop:
+        print(f"tinygrad-bp mazur: {stop}", file=sys.stderr)
+        return INTERRUPTED
+    return 0
+
+
+def _output_path(text: str) -> Path:
+    """A -o argument: a path whose extension names a format we can write."""
+    path = Path(text)
+    if path.suffix.lower() not in FORMATS:
+        shown = f"extension {path.suffix!r}" if path.suffix else "no extension"
+        raise argparse.ArgumentTypeError(
+            f"cannot tell the format of {text!r} ({shown}); use one of {', '.join(FORMATS)}"
+        )
+    return path
+
+
+def _run_draw(args: argparse.Namespace) -> int:
+    try:
+        graph = _graph_source(args)
+    except _UserCodeError as e:
+        return _user_code_failed(args, e)
+    highlight = _node_labelled(graph, args.highlight, "--highlight") if args.highlight else None
+    drawing = draw(
+        graph.root,
+        direction=args.direction,
+        precision=args.precision,
+        edge_labels=args.edge_labels,
+        highlight=highlight,
+        parameters=graph.parameters,
+        collapse_neurons=args.collapse_neurons,
+    )
+    try:
+        render(drawing, args.output)
+    except OSError as error:
+        print(
+            f"tinygrad-bp draw: cannot write {_printable(str(args.output))}: {error}",
+            file=sys.stderr,
+        )
+        return 1
+    print(
+        f"Wrote {_printable(str(args.output))}: {graph.what} after one backward pass "
+        f"({len(set(drawing.node_ids.values()))} nodes)"
+    )
+    return 0
+
+
+HTML_SUFFIXES = (".html", ".htm")
+
+
+def _html_path(text: str) -> Path:
+    """A viz -o argument: the page is HTML, so the name should say so."""
+    path = Path(text)
+    if path.suffix.lower() not in HTML_SUFFIXES:
+        shown = f"extension {path.suffix!r}" if path.suffix else "no extension"
+        raise argparse.ArgumentTypeError(
+            f"{text!r} has {shown}; the page is HTML: use a name ending in .html or .htm"
+        )
+    return path
+
+
+def _run_viz(args: argparse.Namespace) -> int:
+    from .learning import DEFAULT_LR, DEFAULT_UPDATES, Learning
+    from .stepper import Stepper
+
+    try:
+        graph = _graph_source(args)
+    except _UserCodeError as e:
+        return _user_code_failed(args, e)
+    # The update steps and the learning view, for a graph with parameters to train.
+    learning = None
+    if graph.trained:
+        lr = DEFAULT_LR if args.lr is None else args.lr
+        updates = DEFAULT_UPDATES if args.updates is None else args.updates
+        learning = Learning(graph.trained, lr=lr, updates=updates)
+    elif args.lr is not None or args.updates is not None:
+        option = "--lr" if args.lr is not None else "--updates"
+        raise _RefusedError(
+            f"{option} is for the update steps, which need parameters to train: name them "
+            "with --parameters (a formula) or return (root, parameters) (a function)"
+        )
+    try:
+        page = Stepper(
+            graph.root,
+            parameters=graph.parameters,
+            collapse_neurons=args.collapse_neurons,
+            direction=args.direction,
+            precision=args.precision,
+            title=graph.title,
+            learning=learning,
+        )
+    except ValueError as error:  # a root whose backward() was run twice, a graph too large
+        raise _RefusedError(str(error)) from None
+    try:
+        page.save(args.output)
+    except OSError as error:
+        print(
+            f"tinygrad-bp viz: cannot write {_printable(str(args.output))}: {error}",
+            file=sys.stderr,
+        )
+        return 1
+    kinds = [s.kind for s in page.steps]
+    after = ""
+    if page.learning is not None:
+        n = kinds.count("update")
+        after = f", {n} update step{'' if n == 1 else 's'}, the forward pass again"
+        run = page.learning.run
+        if run is not None:
+            after += f" and {run.updates[-1]:,} updates to scrub through"
+    print(
+        f"Wrote {_printable(str(args.output))}: {graph.what} in {kinds.count('forward')} "
+        f"forward and {kinds.count('backward')} backward steps{after}; open it in a browser "
+        "(Right/Left step, Space plays)"
+    )
+    if page.learning is not None and page.learning.run is not None and page.learning.run.stopped:
+        print(page.learning.run.stopped)
+    return 0
+
+
+# -- your own graph: the article's, a formula, or a function in a Python file -------------
+GRAPH_HELP = (
+    'mazur (the article\'s network), a formula such as "tanh(x*w + b)" followed by its '
+    "values (x=2 w=-3 b=6.88), or path/to/file.py:function (a function of yours that returns "
+    "the root Value, or (root, parameters))"
+)
+
+
+class _UserCodeError(Exception):
+    """The user's file or function raised: its traceback is theirs to read."""
+
+    def __init__(self, reference: str, traceback: str) -> None:
+        super().__init__(reference)
+        self.reference = reference
+        self.traceback = traceback
+
+
+@dataclass(frozen=True)
+class _Graph:
+    """A graph to draw, play or explain, backward already run."""
+
+    root: Value
+    parameters: list[Value] | None
+    what: str  # how "Wrote ..." names it
+    title: str | None  # the stepper page's title
+    everything: list[Value]  # what --wrt all explains
+    heading: str  # explain's first line: this = the root's value
+    trained: list[Value] | None = None  # what viz's update steps and learning view update
+
+
+def _graph_source(args: argparse.Namespace) -> _Graph:
+    """The graph args.graph names, built and backpropagated; a refusal in one line."""
+    text: str = args.graph
+    given: list[str] = args.values
+    names: str | None = args.parameters
+    if text == "mazur":
+        _refuse_extras(given, names, "mazur (the article's network)")
+        mazur = _nn_module("mazur")
+        model, step = mazur.backpropagated()
+        return _Graph(
+            step.E_total,
+            model.parameters(),
+            "the article's network",
+            "A Step by Step Backpropagation Example, node by node",
+            mazur.trained_parameters(model),
+            "E_total",
+            mazur.trained_parameters(model),  # the weights; the article keeps the biases fixed
+        )
+    from . import userfile
+
+    if userfile.is_reference(text):
+        _refuse_extras(given, names, text)
+        try:
+            loaded = userfile.load(text)
+        except userfile.UserFileError as e:
+            raise _RefusedError(str(e)) from None
+        except userfile.UserCodeError as e:
+            raise _UserCodeError(text, e.traceback) from None
+        root = loaded.root
+        everything = loaded.parameters or [
+            v for v in topological_order(root) if v.label and not v.parents and v is not root
+        ]
+        name = root.label or "the root"
+        return _Graph(
+            root,
+            loaded.parameters,
+            f"the graph of {text}",
+            f"{text}, node by node",
+            everything,
+            name,
+            loaded.parameters,
+        )
+    return _formula_graph(text, given, names)
+
+
+def _formula_graph(text: str, given: list[str], names: str | None) -> _Graph:
+    from .formula import FormulaError, build, parse_values
+
+    try:
+        formula = build(text, parse_values(given))
+    except FormulaError as e:
+        raise _RefusedError(_printable(str(e))) from None
+    root = formula.root
+    root.backward()
+    parameters = None
+    if names is not None:
+        wanted = [n.strip() for n in names.split(",") if n.strip()]
+        unknown = [n for n in wanted if n not in formula.leaves]
+        if unknown or not wanted:
+            raise _RefusedError(
+                f"--parameters {_printable(names)}: "
+                + (f"{', '.join(map(_printable, unknown))} not" if unknown else "no name")
+                + f" among the formula's names ({', '.join(formula.leaves)}); "
+                "expected a comma-separated list of them, as w1,w2,b"
+            )
+        parameters = [formula.leaves[n] for n in wanted]
+    shown = " ".join(formula.expression.split())
+    return _Graph(
+        root,
+        parameters,
+        f"{root.label} = {_printable(shown)}",
+        f"{root.label} = {shown}, node by node",
+        parameters or list(formula.leaves.values()),
+        f"{root.label} = {_printable(shown)}",
+        parameters,
+    )
+
+
+def _refuse_extras(given: list[str], names: str | None, what: str) -> None:
+    if given:
+        raise _RefusedError(
+            f"{_printable(given[0])}: values are for a formula; {_printable(what)} takes none"
+        )
+    if names is not None:
+        raise _RefusedError(
+            f"--parameters is for a formula; {_printable(what)} says which its parameters are"
+        )
+
+
+def _node_labelled(graph: _Graph, label: str, option: str) -> Value:
+    """The one node of the graph labelled ``label``, or a refusal listing the labels."""
+    nodes = [v for v in topological_order(graph.root) if v.label == label]
+    if len(nodes) == 1:
+        return nodes[0]
+    labels = list(dict.fromkeys(v.label for v in topological_order(graph.root) if v.label))
+    if nodes:
+        raise _RefusedError(
+            f"{option} {label!r}: {len(nodes)} nodes have that label; "
+            "give the nodes different labels"
+        )
+    raise _RefusedError(
+        f"{option}: unknown label {label!r}; expected one of: " + ", ".join(map(_printable, labels))
+    )
+
+
+def _user_code_failed(args: argparse.Namespace, error: _UserCodeError) -> int:
+    print(
+        f"tinygrad-bp {args.command}: {_printable(error.reference)} raised an error:\n"
+        f"{error.traceback.rstrip()}",
+        file=sys.stderr,
+    )
+    return 1
+
+
+def _run_explain(args: argparse.Namespace) -> int:
+    try:
+        graph = _graph_source(args)
+    except _UserCodeError as e:
+        return _user_code_failed(args, e)
+    explainer = Explainer(graph.root)
+    if args.wrt == "all":
+        targets = graph.everything
+        if not targets:
+            raise _RefusedError("the graph has no labelled leaf to explain; name one with --wrt")
+    else:
+        targets = [_node_labelled(graph, args.wrt, "--wrt")]
+    print(f"{graph.heading} = {number(graph.root.data, args.precision, trim=True)}")
+    for node in targets:
+        print()
+        print(explainer.derivation(node).text(args.precision))
+    return 0

@@ -1,0 +1,315 @@
+"""The ``train`` command: a network, a dataset, a loss and an optimizer from flags.
+
+Saving, loading, plotting and Ctrl-C are checked or handled so that nothing
+trained is lost and nothing fails after the work is done.
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import sys
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from .cli_common import INTERRUPTED, _int_at_least, _nn_module
+
+
+def _fail(message: str) -> int:
+    print(f"tinygrad-bp train: error: {message}", file=sys.stderr)
+    return 1
+
+
+def _check_plot_target(path: str) -> str | None:
+    """A message if --plot cannot be written (no matplotlib, an ending it cannot write)."""
+    plot = _nn_module("plot")
+    try:
+        plot.require_matplotlib()
+        plot.check_image_format(path)
+    except (plot.MatplotlibMissingError, ValueError) as e:
+        return str(e)
+    return None
+
+
+def _check_writable(path: str, what: str) -> str | None:
+    """A message if ``path`` cannot be written: tried now, not after training."""
+    check_writable = _nn_module("_util").check_writable
+    try:
+        check_writable(path)
+    except OSError as e:
+        return f"cannot write the {what} {path!r}: {e.strerror or e}"
+    return None
+
+
+def _save(model: Any, path: str) -> bool:
+    """Save ``model`` to ``path``, saying so or saying why not: whether it worked."""
+    serialize = _nn_module("serialize")
+    try:
+        serialize.save(model, path)
+    except OSError as e:
+        _fail(f"cannot save {path!r}: {e.strerror or e}")
+        return False
+    except ValueError as e:
+        _fail(f"cannot save {path!r}: {e}")
+        return False
+    print(f"saved the model to {path!r}")
+    return True
+
+
+def _run_train(args: argparse.Namespace) -> int:
+    import time
+
+    data, train = (_nn_module(name) for name in ("data", "train"))
+    plural = _nn_module("_util").plural
+
+    # Everything that can be checked is checked before training, so a typo
+    # in a path or a missing extra does not cost a training run.
+    problem = args.plot is not None and (
+        _check_plot_target(args.plot) or _check_writable(args.plot, "plot")
+    )
+    problem = problem or (args.save is not None and _check_writable(args.save, "model file"))
+    if problem:
+        return _fail(problem)
+
+    try:
+        model = _training_model(args)
+        setup = _training_setup(args, model)
+    except _TrainingRefusedError as e:
+        return _fail(str(e))
+    noise = {} if args.noise is None else {"noise": args.noise}
+    X, y = data.DATASETS[args.dataset](args.points, seed=args.seed, signed=True, **noise)
+    if args.load is not None:
+        print(f"loaded the network and its parameters from {args.load!r}")
+
+    print(
+        f"{model} on {args.dataset} ({len(X)} points, seed {args.seed}): "
+        f"{plural(args.steps, 'step')} of full-batch {setup.description}"
+    )
+    start = time.perf_counter()
+    try:
+        history = train.fit(
+            model,
+            X,
+            y,
+            steps=args.steps,
+            progress=True,
+            loss_fn=setup.loss_fn,
+            optimizer=setup.optimizer,
+            schedule=setup.schedule,
+            trace=args.trace,
+        )
+    except train.TrainingInterrupted as stop:
+        # The model holds exactly stop.updates updates: keep them if asked. With
+        # none made there is nothing to keep, and a previous file is worth more.
+        print(f"tinygrad-bp train: {stop}", file=sys.stderr)
+        if args.save is not None and stop.updates > 0:
+            _save(model, args.save)
+        return INTERRUPTED
+    except (ValueError, ArithmeticError) as e:
+        # A run that diverged (say, from loaded parameters near 1e300): the
+        # optimizer refuses a non-finite gradient and changes nothing.
+        hint = "; a smaller --lr may help" if args.load is None else ""
+        return _fail(f"training stopped: {e}{hint}")
+    seconds = time.perf_counter() - start
+    if not math.isfinite(history.losses[-1]):
+        kept = ", so nothing was saved" if args.save is not None else ""
+        return _fail(
+            f"training diverged: the loss is {history.losses[-1]!r} after "
+            f"{plural(args.steps, 'step')}{kept}; a smaller --lr may help"
+        )
+    perfect = history.first_perfect()
+    if perfect is not None:
+        print(f"100% training accuracy first reached after {plural(perfect, 'update')}")
+
+    # A failed save or plot is reported, but the run's result is still the last line.
+    failed = args.save is not None and not _save(model, args.save)
+    if args.plot is not None:
+        plot = _nn_module("plot")
+        try:
+            title = f"{args.dataset}, {plural(args.steps, 'step')}"
+            plot.plot_training(model, X, y, history, args.plot, title=title)
+            print(f"wrote the plot to {args.plot!r}")
+        except (OSError, ValueError, RuntimeError) as e:
+            failed = bool(_fail(f"cannot write the plot {args.plot!r}: {e}"))
+
+    loss, acc = history.losses[-1], history.accuracies[-1]
+    print(
+        f"final loss {loss:.6f} accuracy {acc:.0%} ({round(acc * len(y))}/{len(y)}) "
+        f"after {plural(args.steps, 'step')} in {seconds:.1f} s"
+    )
+    return 1 if failed else 0
+
+
+# -- which network, loss and optimizer train uses ------------------------------------------
+DEFAULT_LAYERS = [16, 16]
+TRAIN_ACTIVATIONS = ("relu", "tanh", "sigmoid")
+LOSS_NAMES = {"hinge": "hinge loss", "bce": "binary cross-entropy", "mse": "mean squared error"}
+ADAM_LR = 0.01
+
+
+class _TrainingRefusedError(Exception):
+    """A train flag (or a flag against a model file) that cannot be honoured; one line."""
+
+
+@dataclass(frozen=True)
+class _TrainingSetup:
+    loss_fn: Callable[..., Any]
+    optimizer: Any
+    schedule: Callable[[int], float] | None
+    description: str  # "SGD, hinge loss + 1e-4·Σp², learning rate 1.0 down to 0.1"
+
+
+def _layer_sizes(text: str) -> list[int]:
+    """A --layers argument: hidden layer sizes, comma-separated; none for no hidden layer."""
+    if text.strip().lower() == "none":
+        return []
+    sizes = []
+    for part in text.split(","):
+        try:
+            n = int(part)
+        except ValueError:
+            raise argparse.ArgumentTypeError(
+                f"expected hidden layer sizes such as 16,16 (or none), got {text!r}"
+            ) from None
+        if n < 1:
+            raise argparse.ArgumentTypeError(f"a layer has at least 1 neuron, got {n} in {text!r}")
+        sizes.append(n)
+    return sizes
+
+
+def _real_in(low: float, high: float, *, low_open: bool = False) -> Callable[[str], float]:
+    """An argparse type: a finite number in [low, high) (or (low, high) with low_open)."""
+
+    def parse(text: str) -> float:
+        try:
+            x = float(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
+        inside = (low < x if low_open else low <= x) and x < high
+        if not inside:  # NaN too
+            left = "(" if low_open else "["
+            right = "∞)" if math.isinf(high) else f"{high:g})"
+            raise argparse.ArgumentTypeError(
+                f"expected a number in {left}{low:g}, {right}, got {text}"
+            )
+        return x
+
+    return parse
+
+
+def _shown_layers(sizes: Sequence[int]) -> str:
+    return ",".join(map(str, sizes)) or "none"
+
+
+def _training_model(args: argparse.Namespace) -> Any:
+    """The network to train: from --load (checked against the flags) or from the flags."""
+    serialize = _nn_module("serialize")
+    if args.load is None:
+        layers = DEFAULT_LAYERS if args.layers is None else args.layers
+        nouts = [*layers, 1]
+        count = sum((nin + 1) * nout for nin, nout in zip([2, *layers], nouts))
+        if count > serialize.MAX_PARAMETERS:
+            raise _TrainingRefusedError(
+                f"--layers {_shown_layers(layers)} makes {count:,} parameters; at most "
+                f"{serialize.MAX_PARAMETERS:,} (what a model file holds)"
+            )
+        return _nn_module("module").MLP(2, nouts, args.activation or "relu", seed=args.seed)
+    try:
+        model = serialize.load(args.load)
+    except serialize.ModelFileError as e:
+        raise _TrainingRefusedError(f"cannot load {args.load!r}: {e.reason}") from None
+    except OSError as e:
+        raise _TrainingRefusedError(f"cannot load {args.load!r}: {e.strerror or e}") from None
+    arch = serialize.architecture(model)
+    holds = f"cannot load {args.load!r}: the file holds {model}"
+    if arch["nin"] != 2 or arch["nouts"][-1] != 1 or arch["output_activation"] != "linear":
+        raise _TrainingRefusedError(
+            f"{holds}; train needs 2 inputs and one linear output (a score)"
+        )
+    hidden = arch["nouts"][:-1]
+    if args.layers is not None and args.layers != hidden:
+        raise _TrainingRefusedError(
+            f"{holds}, which contradicts --layers {_shown_layers(args.layers)}; leave --layers "
+            f"out to train the file's network (or give --layers {_shown_layers(hidden)})"
+        )
+    if args.activation is not None and args.activation != arch["activation"]:
+        raise _TrainingRefusedError(
+            f"{holds}, which contradicts --activation {args.activation}; leave --activation "
+            f"out to train the file's network (or give --activation {arch['activation']})"
+        )
+    return model
+
+
+def _training_setup(args: argparse.Namespace, model: Any) -> _TrainingSetup:
+    """The loss, optimizer and learning rate from the flags; micrograd's demo by default."""
+    optim, train = _nn_module("optim"), _nn_module("train")
+    loss_fn = train.svm_loss if args.loss == "hinge" else train.classifier_loss(args.loss)
+    losses = f"{LOSS_NAMES[args.loss]} + 1e-4·Σp²"
+    schedule = None
+    if args.optimizer == "adam":
+        if args.momentum is not None:
+            raise _TrainingRefusedError(
+                "--momentum is for --optimizer sgd; Adam keeps its own moments (leave it out)"
+            )
+        lr = ADAM_LR if args.lr is None else args.lr
+        optimizer = optim.Adam(model.parameters(), lr=lr)
+        return _TrainingSetup(loss_fn, optimizer, None, f"Adam, {losses}, learning rate {lr:g}")
+    momentum = args.momentum or 0.0
+    if args.lr is None:  # micrograd's schedule
+        schedule = train.linear_decay(max(args.steps, 1))
+        lr, rate = schedule(0), "learning rate 1.0 down to 0.1"
+    else:
+        lr, rate = args.lr, f"learning rate {args.lr:g}"
+    optimizer = optim.SGD(model.parameters(), lr=lr, momentum=momentum)
+    sgd = f"SGD with momentum {momentum:g}" if momentum else "SGD"
+    return _TrainingSetup(loss_fn, optimizer, schedule, f"{sgd}, {losses}, {rate}")
+
+
+def _add_network_options(parser: argparse.ArgumentParser) -> None:
+    """train's flags for the network, its loss, its optimizer and its data."""
+    parser.add_argument(
+        "--layers",
+        type=_layer_sizes,
+        metavar="SIZES",
+        help="hidden layer sizes, comma-separated (default 16,16; none for no hidden layer)",
+    )
+    parser.add_argument(
+        "--activation",
+        choices=TRAIN_ACTIVATIONS,
+        help="the hidden layers' activation (default relu); the output is linear",
+    )
+    parser.add_argument(
+        "--loss",
+        choices=list(LOSS_NAMES),
+        default="hinge",
+        help="hinge (default, micrograd's), bce (binary cross-entropy) or mse",
+    )
+    parser.add_argument(
+        "--optimizer", choices=["sgd", "adam"], default="sgd", help="sgd (default) or adam"
+    )
+    parser.add_argument(
+        "--lr",
+        type=_real_in(0.0, math.inf, low_open=True),
+        metavar="RATE",
+        help=f"a constant learning rate (default: SGD from 1.0 down to 0.1; Adam {ADAM_LR:g})",
+    )
+    parser.add_argument(
+        "--momentum",
+        type=_real_in(0.0, 1.0),
+        metavar="M",
+        help="SGD's momentum, in [0, 1) (default 0)",
+    )
+    parser.add_argument(
+        "--points",
+        type=_int_at_least(2),
+        default=100,
+        metavar="N",
+        help="points in the dataset (default 100)",
+    )
+    parser.add_argument(
+        "--noise",
+        type=_real_in(0.0, math.inf),
+        metavar="SIGMA",
+        help="the points' Gaussian jitter (default: the dataset's, 0.1 for moons)",
+    )
