@@ -36,7 +36,8 @@ from tinygrad_bp import (
     total,
     weighted_sum,
 )
-from tinygrad_bp.trace import Traced, TraceError, identifier, literal, trace
+from tinygrad_bp.codegen import identifier, literal
+from tinygrad_bp.trace import Traced, TraceError, trace
 
 
 def close(a: float, b: float, rel: float = 1e-12) -> bool:

@@ -45,10 +45,11 @@ from dataclasses import dataclass
 from typing import Any
 
 from . import contract
+from .codegen import _operands
 from .engine import Value
 from .graph import topological_order
 from .text import number
-from .trace import TraceError, _operands, trace
+from .trace import TraceError, trace
 
 __all__ = ["Learning", "LearningView", "Run", "sample_points"]
 

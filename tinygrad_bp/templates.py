@@ -232,7 +232,7 @@ def _number(code: str) -> float | None:
 
 
 def _literal(x: float) -> str:
-    # As trace.literal writes a constant: negative ones in parentheses.
+    # As codegen.literal writes a constant: negative ones in parentheses.
     text = repr(x)
     return f"({text})" if text.startswith("-") else text
 
