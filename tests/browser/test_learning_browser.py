@@ -9,50 +9,18 @@ what it shows is read back from the DOM.
 from __future__ import annotations
 
 import os
-import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from chromium import VIEWPORT, launched, require_chromium  # tests/support
 
-REQUIRED = os.environ.get("TINYGRAD_BP_REQUIRE_BROWSER") == "1"
-HOW = (
-    "to run them, install Chromium (Debian/Ubuntu: apt-get install chromium) and "
-    'pip install "tinygrad-bp[browser]"'
-)
-
-
-def _unavailable(reason: str) -> None:
-    if REQUIRED:
-        raise RuntimeError(f"TINYGRAD_BP_REQUIRE_BROWSER=1 but {reason}; {HOW}")
-    pytest.skip(f"browser tests skipped: {reason}; {HOW}", allow_module_level=True)
-
-
-try:
-    from playwright.sync_api import Browser, Page, sync_playwright
-except ImportError:  # pragma: no cover - depends on the environment
-    _unavailable("Playwright is not installed")
-
-CHROMIUM = (
-    os.environ.get("TINYGRAD_BP_CHROMIUM")
-    or shutil.which("chromium")
-    or shutil.which("chromium-browser")
-)
-if not CHROMIUM:  # pragma: no cover - depends on the environment
-    _unavailable("no Chromium found (chromium is not on PATH, TINYGRAD_BP_CHROMIUM is unset)")
+CHROMIUM = require_chromium()  # or this file is skipped
+from playwright.sync_api import Browser, Page  # noqa: E402
 
 from nn import mazur  # noqa: E402  (after the skip: nothing to import if skipped)
 from tinygrad_bp import Learning, Stepper, cli  # noqa: E402
 
-CHROMIUM_ARGS = [
-    "--no-sandbox",  # CI runs as root, where Chromium's sandbox cannot start
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
-VIEWPORT = {"width": 1280, "height": 800}
 FIRST_UPDATE = 35  # the start, 11 forward and 23 backward steps, then "update 1/8": w5
 W5_UPDATE = "w5⁺ = w5 − η·∂E_total/∂w5 = 0.4 − 0.5 × 0.082167041 = 0.358916480"
 SCREENSHOT = os.environ.get("TINYGRAD_BP_LEARNING_SCREENSHOT")  # docs/ makes its picture so
@@ -60,10 +28,7 @@ SCREENSHOT = os.environ.get("TINYGRAD_BP_LEARNING_SCREENSHOT")  # docs/ makes it
 
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Browser]:
-    with sync_playwright() as pw:
-        launched = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield launched
-        launched.close()
+    yield from launched(CHROMIUM)
 
 
 class Opened:

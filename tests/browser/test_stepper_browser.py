@@ -13,62 +13,26 @@ explain().
 
 from __future__ import annotations
 
-import os
 import re
-import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from chromium import VIEWPORT, launched, require_chromium  # tests/support
 
-REQUIRED = os.environ.get("TINYGRAD_BP_REQUIRE_BROWSER") == "1"
-HOW = (
-    "to run them, install Chromium (Debian/Ubuntu: apt-get install chromium) and "
-    'pip install "tinygrad-bp[browser]"'
-)
-
-
-def _unavailable(reason: str) -> None:
-    if REQUIRED:
-        raise RuntimeError(f"TINYGRAD_BP_REQUIRE_BROWSER=1 but {reason}; {HOW}")
-    pytest.skip(f"browser tests skipped: {reason}; {HOW}", allow_module_level=True)
-
-
-try:
-    from playwright.sync_api import Browser, Page, expect, sync_playwright
-except ImportError:  # pragma: no cover - depends on the environment
-    _unavailable("Playwright is not installed")
-
-CHROMIUM = (
-    os.environ.get("TINYGRAD_BP_CHROMIUM")
-    or shutil.which("chromium")
-    or shutil.which("chromium-browser")
-)
-if not CHROMIUM:  # pragma: no cover - depends on the environment
-    _unavailable("no Chromium found (chromium is not on PATH, TINYGRAD_BP_CHROMIUM is unset)")
+CHROMIUM = require_chromium()  # or this file is skipped
+from playwright.sync_api import Browser, Page, expect  # noqa: E402
 
 from nn import MLP, mazur  # noqa: E402  (after the skip: nothing to import if skipped)
 from tinygrad_bp import Stepper, Value, cli, explain, topological_order  # noqa: E402
 
-CHROMIUM_ARGS = [
-    "--no-sandbox",  # CI runs as root, where Chromium's sandbox cannot start
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
-VIEWPORT = {"width": 1280, "height": 800}
 W5_STEP = 19  # 11 forward steps, then E_total .. net_o2 (7), then w5: "backward 8/23"
 W5_FIGURES = ["0.74136507", "0.186815602", "0.593269992", "0.082167041"]
 
 
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Browser]:
-    with sync_playwright() as pw:
-        launched = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield launched
-        launched.close()
+    yield from launched(CHROMIUM)
 
 
 class Opened:
