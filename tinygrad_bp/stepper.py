@@ -55,13 +55,11 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
-from . import engine
 from .draw import DEFAULT_MAX_NODES, Drawing, draw_view, find_neurons
-from .engine import Value, WithNumber
+from .engine import Value
+from .equations import forward_equation, op_name
 from .explain import Derivation, Explainer, Line
-from .layer import Net
 from .learning import Learning, LearningView
-from .ops import sum_op
 from .page import SVG_NS, TITLE_LIMIT, page, parse_svg, script_json
 from .render import render_bytes
 from .text import number, printable
@@ -72,21 +70,6 @@ __all__ = ["SVG_NS", "Step", "Stepper", "save_stepper", "script_json", "stepper_
 DEFAULT_PRECISION = 9  # the article prints nine decimals
 DEFAULT_SECONDS_PER_STEP = 1.0
 START_LEAVES_LISTED = 16  # the start step lists at most this many leaves
-MAX_TERMS = 12  # a forward equation lists at most this many terms or arguments
-
-# Ops written between their two operands ("*" is shown as ×); every other op
-# is written as a function of its arguments, by its name: sin(x), atan2(y, x).
-INFIX = {
-    engine.add: "+",
-    engine.sub: "-",
-    engine.mul: "×",
-    engine.div: "/",
-    engine.pow: "**",
-    engine.mod: "%",
-}
-# What stands for plain-number arguments, which are constants and get no node.
-CONSTANT = "…"
-CONSTANT_NOTE = f"({CONSTANT} stands for plain numbers: constants, which are not drawn)"
 
 
 @dataclass(frozen=True, eq=False)
@@ -301,7 +284,7 @@ class Stepper:
         edges.extend(self._present(f"{group.id}_out"))
         names = self.names
         heading = f"Forward: {names[group.main]}" + (
-            f" = {_op_name(group.main)}({names[group.net]})" if group.net is not None else ""
+            f" = {op_name(group.main)}({names[group.net]})" if group.net is not None else ""
         )
         return Step(
             "forward",
@@ -381,84 +364,7 @@ class Stepper:
         return number(x, self.precision, trim=True)
 
     def _forward_text(self, v: Value) -> str:
-        """``v = how it was made`` and the same with numbers, as the article writes it."""
-        symbols, numbers, note = self._how_made(v)
-        lhs = self.names[v]
-        pad = " " * len(lhs)
-        lines = [f"{lhs} = {symbols}", f"{pad} = {numbers} = {self._num(v.data)}"]
-        if note:
-            lines.append(f"{pad}   {note}")
-        return "\n".join(lines)
-
-    def _how_made(self, v: Value) -> tuple[str, str, str]:
-        """The right-hand side of ``v``'s equation in names and in numbers, and a note."""
-        names, n = self.names, self._num
-        ps = v.parents
-        op = v.creator
-        if isinstance(v, Net) and v.b is not None and len(v.w) == len(v.x):
-            # Every operand a Value (as a layer makes them): wᵢ·xᵢ pairs and the bias.
-            pairs = list(zip(v.w, v.x))
-            symbols = _joined([*(f"{names[w]}·{names[x]}" for w, x in pairs), names[v.b]], " + ")
-            numbers = _joined(
-                [*(f"{n(w.data)} × {n(x.data)}" for w, x in pairs), n(v.b.data)], " + "
-            )
-            return symbols, numbers, ""
-        if isinstance(v, WithNumber):
-            # An op of a Value and a number keeps both, in the order they came.
-            operands = v.args
-            symbols_of = [names[a] if isinstance(a, Value) else n(a) for a in operands]
-            numbers_of = [n(a.data) if isinstance(a, Value) else n(a) for a in operands]
-            if op in INFIX:
-                sym = INFIX[op]
-                return f" {sym} ".join(symbols_of), f" {sym} ".join(numbers_of), ""
-            name = _op_name(v)
-            return f"{name}({', '.join(symbols_of)})", f"{name}({', '.join(numbers_of)})", ""
-        if op in INFIX and len(ps) == 2:
-            sym = INFIX[op]
-            return (
-                f"{names[ps[0]]} {sym} {names[ps[1]]}",
-                f"{n(ps[0].data)} {sym} {n(ps[1].data)}",
-                "",
-            )
-        if op is engine.mul and len(ps) == 1:
-            # v = p × c: the local derivative recorded on the edge is the constant itself.
-            c = n(v.local_grads[0])
-            return f"{names[ps[0]]} × {c}", f"{n(ps[0].data)} × {c}", ""
-        if (op is engine.add or op is engine.sub) and len(ps) == 1:
-            # The sign of the local derivative says on which side the constant was.
-            sym = INFIX[op]
-            p = ps[0]
-            if op is engine.add or v.local_grads[0] > 0:
-                return (
-                    f"{names[p]} {sym} {CONSTANT}",
-                    f"{n(p.data)} {sym} {CONSTANT}",
-                    CONSTANT_NOTE,
-                )
-            return f"{CONSTANT} - {names[p]}", f"{CONSTANT} - {n(p.data)}", CONSTANT_NOTE
-        if op is engine.neg and len(ps) == 1:
-            return f"-{names[ps[0]]}", f"-({n(ps[0].data)})", ""
-        if op is sum_op and sum((p.data for p in ps), 0.0) == v.data:
-            return (
-                _joined([names[p] for p in ps], " + "),
-                _joined([n(p.data) for p in ps], " + "),
-                "",
-            )
-        # A function of its arguments, by the op's name. A constant is certain
-        # where an op has fewer edges than it takes arguments (a plain number
-        # gets no edge), and where a sum or a net does not add up without one.
-        missing = op is not None and (
-            len(ps) < op.least
-            or (op in INFIX and len(ps) < 2)
-            or op is sum_op
-            or isinstance(v, Net)
-        )
-        tail = [CONSTANT] if missing else []
-        name = _op_name(v)
-        return (
-            f"{name}({_joined([*(names[p] for p in ps), *tail], ', ')})",
-            f"{name}({_joined([*(n(p.data) for p in ps), *tail], ', ')})",
-            CONSTANT_NOTE if missing else "",
-        )
+        return forward_equation(v, self.names, self._num)
 
     # -- the SVG -----------------------------------------------------------------
     def _mark_cells(self) -> None:
@@ -558,19 +464,6 @@ class _Group:
         self.main = main  # the Value whose data and grad the node shows
         self.net: Value | None = None  # a collapsed neuron's net input
         self.folded: list[Value] = []  # leaves folded into a collapsed neuron
-
-
-def _op_name(v: Value) -> str:
-    """The name of the op that made ``v``, as text (a user's op may be named anything)."""
-    return printable(v.op or "?")
-
-
-def _joined(items: Sequence[str], sep: str) -> str:
-    """``items`` joined by ``sep``; past MAX_TERMS, the middle ones are counted, not listed."""
-    if len(items) <= MAX_TERMS:
-        return sep.join(items)
-    half = MAX_TERMS // 2
-    return sep.join([*items[:half], f"⋯ ({len(items) - 2 * half} more)", *items[-half:]])
 
 
 def _backward_order(view: GraphView) -> list[Value]:
