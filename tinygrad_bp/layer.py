@@ -179,8 +179,12 @@ def weighted_sums(
         )
     # The inputs are read once for the whole layer: their floats are every
     # net's ∂net/∂wᵢ, and the Values among them every net's input edges.
-    xs = tuple(a.data if isinstance(a, Value) else to_float(a, "weighted_sum") for a in x)
-    inputs = tuple(a for a in x if isinstance(a, Value))
+    # (Lists first: tuple() of a generator costs a third of a small layer.)
+    inputs = tuple([a for a in x if isinstance(a, Value)])
+    if len(inputs) == len(x):  # a hidden layer: every input a Value
+        xs = tuple([a.data for a in inputs])
+    else:
+        xs = tuple([a.data if isinstance(a, Value) else to_float(a, "weighted_sum") for a in x])
     # The layers of an MLP are the common case: inputs all Values or all
     # numbers, every weight a leaf Value, the bias one too. Then a net's edges
     # are shared tuples (see Net) and its value one dot product.
