@@ -37,7 +37,7 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from benchmarks import contenders as c  # noqa: E402
-from tinygrad_bp import Value  # noqa: E402
+from tinygrad_bp import Value, __version__  # noqa: E402
 from tinygrad_bp.trace import forget_compiled  # noqa: E402
 
 MODES = ("on", "off")  # the cyclic garbage collector during a timed run
@@ -540,7 +540,8 @@ def main(argv: list[str] | None = None) -> int:
     # torch warns once that it cannot find NumPy; it needs none here.
     warnings.filterwarnings("ignore", message="Failed to initialize NumPy")
 
-    versions = [f"tinygrad_bp {version('tinygrad-bp')}"]
+    # The version of the package imported (the source tree, installed or not).
+    versions = [f"tinygrad_bp {__version__}"]
     versions.append(
         f"micrograd {version('micrograd')}" if available("micrograd") else "no micrograd"
     )
