@@ -73,8 +73,8 @@ def _add_graph_arguments(parser: argparse.ArgumentParser, verb: str) -> None:
     )
 
 
-def _add_layout_options(parser: argparse.ArgumentParser) -> None:
-    """The drawing options that ``draw`` and ``viz`` share."""
+def _add_precision_option(parser: argparse.ArgumentParser) -> None:
+    """How many decimals ``draw``, ``viz`` and ``explain`` show."""
     parser.add_argument(
         "--precision",
         type=int,
@@ -83,6 +83,11 @@ def _add_layout_options(parser: argparse.ArgumentParser) -> None:
         metavar="N",
         help="decimals shown, 0 to 17 (default 9, as the article prints)",
     )
+
+
+def _add_layout_options(parser: argparse.ArgumentParser) -> None:
+    """The drawing options that ``draw`` and ``viz`` share."""
+    _add_precision_option(parser)
     parser.add_argument(
         "--direction", choices=DIRECTIONS, default="LR", help="layout direction (default LR)"
     )
@@ -257,14 +262,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="the node whose gradient to derive (e.g. w1), or all (the default): every name "
         "of a formula, the parameters of a function, the article's weights",
     )
-    e.add_argument(
-        "--precision",
-        type=int,
-        choices=range(18),
-        default=9,
-        metavar="N",
-        help="decimals shown, 0 to 17 (default 9, as the article prints)",
-    )
+    _add_precision_option(e)
     e.set_defaults(run=_run_explain)
     return parser
 
