@@ -17,33 +17,17 @@ skip into a failure so that a missing install cannot pass silently.
 from __future__ import annotations
 
 import math
-import os
 import random
-import warnings
 from collections.abc import Callable
 from typing import Any
 
 import pytest
-
-try:
-    with warnings.catch_warnings():
-        # torch warns on import that NumPy is missing; nothing here needs NumPy.
-        warnings.filterwarnings("ignore", message="Failed to initialize NumPy")
-        import torch
-except ImportError:  # pragma: no cover - depends on the environment
-    if os.environ.get("TINYGRAD_BP_REQUIRE_TORCH") == "1":
-        raise ImportError(
-            'TINYGRAD_BP_REQUIRE_TORCH=1 but PyTorch is not installed: pip install ".[torch]"'
-        ) from None
-    pytest.skip(
-        'PyTorch is not installed; pip install ".[torch]" to run the cross-check',
-        allow_module_level=True,
-    )
-
 from graphgen import BOUND, VALUE_FUNCTIONS, Graph, OpTally, evaluate, random_graph
+from torch_or_skip import require_torch  # tests/support
 
-from nn import mazur
-from tinygrad_bp import Value, op, topological_order
+torch = require_torch("the cross-check")  # or this file is skipped
+from nn import mazur  # noqa: E402  (after the skip: nothing to import if skipped)
+from tinygrad_bp import Value, op, topological_order  # noqa: E402
 
 GRAPHS = 6000  # with 35 ops, each appears in about a thousand (the summary counts them)
 

@@ -14,35 +14,20 @@ TINYGRAD_BP_REQUIRE_TORCH=1 (as CI sets it), which makes that a failure.
 from __future__ import annotations
 
 import io
-import os
 import random
 import re
-import warnings
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
 import pytest
+from torch_or_skip import require_torch  # tests/support
 
-try:
-    with warnings.catch_warnings():
-        # torch warns on import that NumPy is missing; nothing here needs NumPy.
-        warnings.filterwarnings("ignore", message="Failed to initialize NumPy")
-        import torch
-except ImportError:  # pragma: no cover - depends on the environment
-    if os.environ.get("TINYGRAD_BP_REQUIRE_TORCH") == "1":
-        raise ImportError(
-            'TINYGRAD_BP_REQUIRE_TORCH=1 but PyTorch is not installed: pip install ".[torch]"'
-        ) from None
-    pytest.skip(
-        'PyTorch is not installed; pip install ".[torch]" to run the bridge tests',
-        allow_module_level=True,
-    )
-
-from nn import MLP, SGD, hinge, l2, make_moons, mazur, svm_loss
-from nn.serialize import architecture, load, save
-from nn.torch_bridge import SharedBiasLinear
-from tinygrad_bp import Net, Value
+torch = require_torch("the bridge tests")  # or this file is skipped
+from nn import MLP, SGD, hinge, l2, make_moons, mazur, svm_loss  # noqa: E402  (after the skip: nothing to import if skipped)
+from nn.serialize import architecture, load, save  # noqa: E402
+from nn.torch_bridge import SharedBiasLinear  # noqa: E402
+from tinygrad_bp import Net, Value  # noqa: E402
 
 TOL = 1e-12  # the agreement demanded of every value and gradient
 F64 = torch.float64

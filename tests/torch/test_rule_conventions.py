@@ -14,28 +14,14 @@ from __future__ import annotations
 
 import itertools
 import math
-import os
-import warnings
 from collections.abc import Callable
 from typing import Any
 
 import pytest
+from torch_or_skip import require_torch  # tests/support
 
-try:
-    with warnings.catch_warnings():
-        warnings.filterwarnings("ignore", message="Failed to initialize NumPy")
-        import torch
-except ImportError:  # pragma: no cover - depends on the environment
-    if os.environ.get("TINYGRAD_BP_REQUIRE_TORCH") == "1":
-        raise ImportError(
-            'TINYGRAD_BP_REQUIRE_TORCH=1 but PyTorch is not installed: pip install ".[torch]"'
-        ) from None
-    pytest.skip(
-        'PyTorch is not installed; pip install ".[torch]" to run the cross-check',
-        allow_module_level=True,
-    )
-
-from tinygrad_bp import math_rules, rules
+torch = require_torch("the cross-check")  # or this file is skipped
+from tinygrad_bp import math_rules, rules  # noqa: E402  (after the skip: nothing to import if skipped)
 
 inf, nan = math.inf, math.nan
 Rule = Callable[..., tuple[float, tuple[float, ...]]]
