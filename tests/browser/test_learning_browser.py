@@ -13,10 +13,10 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from chromium import VIEWPORT, launched, require_chromium  # tests/support
+from chromium import VIEWPORT, Opened, launched, open_file, require_chromium  # tests/support
 
 CHROMIUM = require_chromium()  # or this file is skipped
-from playwright.sync_api import Browser, Page  # noqa: E402
+from playwright.sync_api import Browser  # noqa: E402
 
 from nn import mazur  # noqa: E402  (after the skip: nothing to import if skipped)
 from tinygrad_bp import Learning, Stepper, cli  # noqa: E402
@@ -31,22 +31,8 @@ def browser() -> Iterator[Browser]:
     yield from launched(CHROMIUM)
 
 
-class Opened:
-    """A page opened from disk, with what it asked of the outside world."""
-
-    def __init__(self, page: Page) -> None:
-        self.page = page
-        self.errors: list[str] = []
-        self.requests: list[str] = []
-        page.on("pageerror", lambda e: self.errors.append(str(e)))
-        page.on(
-            "console", lambda m: self.errors.append(m.text) if m.type in ("error", "warning") else 0
-        )
-        page.on("request", lambda r: self.requests.append(r.url))
-        page.on("dialog", lambda d: (self.errors.append(f"dialog {d.message}"), d.dismiss()))
-
-    def text(self, selector: str) -> str:
-        return self.page.text_content(selector) or ""
+class LearningPage(Opened):
+    """The stepper page with its learning view."""
 
     def data_cell(self, node_id: str) -> str:
         return self.text(f"g#{node_id} text.tg-data")
@@ -55,17 +41,9 @@ class Opened:
         """Move the scrubber to sample ``sample``, as dragging it does."""
         self.page.fill("#tg-learn-range", str(sample))
 
-    def check_quiet(self) -> None:
-        assert self.errors == []
-        assert all(url.startswith("file://") for url in self.requests), self.requests
 
-
-def open_page(browser: Browser, path: Path) -> Opened:
-    page = browser.new_page(viewport=VIEWPORT)
-    opened = Opened(page)
-    page.goto(path.as_uri())
-    page.wait_for_selector("#tg-counter")
-    return opened
+def open_page(browser: Browser, path: Path) -> LearningPage:
+    return open_file(browser, path, LearningPage)
 
 
 @pytest.fixture(scope="module")
@@ -240,5 +218,5 @@ def test_jupyters_inline_iframe_shows_the_learning_view(browser: Browser) -> Non
     assert frame.locator("#tg-learn-readout").inner_text() == (
         "update 10,000 of 10,000: E_total = 0.000035102 (3.5102e-05)"
     )
-    assert opened.errors == []
+    assert opened.errors == [] and opened.dialogs == []
     page.close()

@@ -18,10 +18,10 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from chromium import VIEWPORT, launched, require_chromium  # tests/support
+from chromium import VIEWPORT, Opened, launched, open_file, require_chromium  # tests/support
 
 CHROMIUM = require_chromium()  # or this file is skipped
-from playwright.sync_api import Browser, Page, expect  # noqa: E402
+from playwright.sync_api import Browser, expect  # noqa: E402
 
 from nn import MLP, mazur  # noqa: E402  (after the skip: nothing to import if skipped)
 from tinygrad_bp import Stepper, Value, cli, explain, topological_order  # noqa: E402
@@ -35,31 +35,14 @@ def browser() -> Iterator[Browser]:
     yield from launched(CHROMIUM)
 
 
-class Opened:
-    """A page opened from disk, with what it asked of the outside world."""
-
-    def __init__(self, page: Page) -> None:
-        self.page = page
-        self.errors: list[str] = []
-        self.requests: list[str] = []
-        self.dialogs: list[str] = []
-        page.on("pageerror", lambda e: self.errors.append(str(e)))
-        page.on(
-            "console", lambda m: self.errors.append(m.text) if m.type in ("error", "warning") else 0
-        )
-        page.on("request", lambda r: self.requests.append(r.url))
-
-        def dismiss(dialog: object) -> None:
-            self.dialogs.append(getattr(dialog, "message", "?"))
-            dialog.dismiss()  # type: ignore[attr-defined]
-
-        page.on("dialog", dismiss)
+class StepperPage(Opened):
+    """The stepper page: where it is, and what each node shows."""
 
     def counter(self) -> str:
         return self.page.inner_text("#tg-counter")
 
     def equation(self) -> str:
-        return self.page.text_content("#tg-equation") or ""
+        return self.text("#tg-equation")
 
     def current(self) -> str:
         ids = self.page.eval_on_selector_all("g.tg-current", "els => els.map(e => e.id)")
@@ -79,18 +62,9 @@ class Opened:
         )
         return {i: (d, g) for i, d, g in found}
 
-    def check_quiet(self) -> None:
-        """No script error, no dialog, nothing fetched but the file itself."""
-        assert self.errors == []
-        assert self.dialogs == []
-        assert all(url.startswith("file://") for url in self.requests), self.requests
 
-
-def open_page(browser: Browser, path: Path) -> Opened:
-    page = browser.new_page(viewport=VIEWPORT)
-    opened = Opened(page)
-    page.goto(path.as_uri())
-    page.wait_for_selector("#tg-counter")
+def open_page(browser: Browser, path: Path) -> StepperPage:
+    opened = open_file(browser, path, StepperPage)
     assert opened.counter() == "start"
     return opened
 
@@ -98,7 +72,7 @@ def open_page(browser: Browser, path: Path) -> Opened:
 @pytest.fixture
 def article_page(
     browser: Browser, tmp_path: Path, article: tuple[MLP, Value, dict[str, Value]]
-) -> Iterator[tuple[Opened, Stepper]]:
+) -> Iterator[tuple[StepperPage, Stepper]]:
     model, root, _ = article
     s = Stepper(root, parameters=model.parameters())
     opened = open_page(browser, s.save(tmp_path / "backprop.html"))
@@ -110,7 +84,7 @@ def article_page(
 
 
 def test_next_19_times_shows_w5s_chain_rule(
-    article_page: tuple[Opened, Stepper],
+    article_page: tuple[StepperPage, Stepper],
     article: tuple[MLP, Value, dict[str, Value]],
     tmp_path: Path,
 ) -> None:
@@ -214,7 +188,7 @@ def test_space_on_a_focused_button_plays_and_does_not_press_it(
 
 
 def test_start_forward_and_end_show_what_is_known(
-    article_page: tuple[Opened, Stepper], article: tuple[MLP, Value, dict[str, Value]]
+    article_page: tuple[StepperPage, Stepper], article: tuple[MLP, Value, dict[str, Value]]
 ) -> None:
     opened, s = article_page
     _, root, nodes = article

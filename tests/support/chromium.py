@@ -11,7 +11,8 @@ from __future__ import annotations
 import os
 import shutil
 from collections.abc import Iterator
-from typing import Any
+from pathlib import Path
+from typing import Any, TypeVar
 
 import pytest
 
@@ -61,3 +62,50 @@ def launched(chromium: str) -> Iterator[Any]:
         browser = pw.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS)
         yield browser
         browser.close()
+
+
+class Opened:
+    """A page opened from disk, with what it asked of the outside world.
+
+    Script errors, console errors and warnings, dialogs (dismissed) and every
+    URL requested are kept; ``check_quiet`` asserts there were none but the
+    file itself. A test file subclasses it with its own page's questions.
+    """
+
+    def __init__(self, page: Any) -> None:
+        self.page = page
+        self.errors: list[str] = []
+        self.requests: list[str] = []
+        self.dialogs: list[str] = []
+        page.on("pageerror", lambda e: self.errors.append(str(e)))
+        page.on(
+            "console", lambda m: self.errors.append(m.text) if m.type in ("error", "warning") else 0
+        )
+        page.on("request", lambda r: self.requests.append(r.url))
+
+        def dismiss(dialog: Any) -> None:
+            self.dialogs.append(getattr(dialog, "message", "?"))
+            dialog.dismiss()
+
+        page.on("dialog", dismiss)
+
+    def text(self, selector: str) -> str:
+        return self.page.text_content(selector) or ""
+
+    def check_quiet(self) -> None:
+        """No script error, no dialog, nothing fetched but the file itself."""
+        assert self.errors == []
+        assert self.dialogs == []
+        assert all(url.startswith("file://") for url in self.requests), self.requests
+
+
+Page = TypeVar("Page", bound=Opened)
+
+
+def open_file(browser: Any, path: Path, kind: type[Page]) -> Page:
+    """``path`` opened in a new page of ``browser``, watched by ``kind``, once it has drawn."""
+    page = browser.new_page(viewport=VIEWPORT)
+    opened = kind(page)
+    page.goto(path.as_uri())
+    page.wait_for_selector("#tg-counter")
+    return opened
