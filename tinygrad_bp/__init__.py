@@ -9,7 +9,8 @@
 """
 
 from .check import GradcheckError, gradcheck
-from .draw import Drawing, draw
+from .dot import Drawing
+from .draw import draw
 from .engine import Op, Value, relu, sigmoid, tanh
 from .explain import Derivation, Explainer, derivation, explain
 from .functions import (

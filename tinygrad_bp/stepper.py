@@ -55,11 +55,13 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
-from .draw import DEFAULT_MAX_NODES, Drawing, draw_view, find_neurons
+from .dot import Drawing
+from .draw import DEFAULT_MAX_NODES, draw_view
 from .engine import Value
 from .equations import forward_equation, op_name
 from .explain import Derivation, Explainer, Line
 from .learning import Learning, LearningView
+from .neurons import find_neurons
 from .page import SVG_NS, TITLE_LIMIT, page, parse_svg, script_json
 from .render import render_bytes
 from .text import number, printable
