@@ -9,10 +9,11 @@
 """
 
 from .check import GradcheckError, gradcheck
+from .derivation import Derivation
 from .dot import Drawing
 from .draw import draw
 from .engine import Op, Value, relu, sigmoid, tanh
-from .explain import Derivation, Explainer, derivation, explain
+from .explain import Explainer, derivation, explain
 from .functions import (
     acos,
     asin,

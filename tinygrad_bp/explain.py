@@ -26,8 +26,9 @@ The rule, for any graph:
 - A node without a label is named by its op in brackets, e.g. ``[tanh]``;
   names that repeat get ``#1``, ``#2`` in topological order.
 
-``derivation`` returns the same as data (lines of factors with names,
-values and the edges they were read from) for pages built on top.
+``derivation`` returns the same as data (a ``Derivation``, derivation.py:
+lines of factors with names, values and the edges they were read from) for
+pages built on top.
 
 >>> from tinygrad_bp import Value, explain
 >>> x = Value(0.5, "x"); w = Value(-2.0, "w")
@@ -42,107 +43,17 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass, field
 
 from . import engine
+from .derivation import Derivation, Edge, Line, Partial
 from .engine import Op, Value
 from .graph import topological_order
 from .ops import sum_op
-from .text import number, printable
+from .text import printable
 from .view import GraphView
 
 # Ops whose edges with local derivative exactly 1 pass a gradient on unchanged.
 SUM_OPS: frozenset[Op] = frozenset({engine.add, engine.sub, sum_op})
-
-Edge = tuple[Value, int]  # (child, k): the edge from child.parents[k]
-
-
-@dataclass(frozen=True, eq=False)
-class Partial:
-    """One derivative in a derivation: ∂``of``/∂``wrt`` = ``value``.
-
-    ``kind`` says where the number comes from: "local" (the local
-    derivatives recorded on ``edges``, multiplied through sums' factors of
-    1 where folded), "gradient" (∂root/∂of as backward() left it in
-    ``of.grad``, or ∂of/∂wrt read from ``wrt``'s consumer's grad when ``of``
-    is a summand of the root), "term" (a term of a sum, expanded on a later
-    line) or "result" (the left-hand side of a line).
-    """
-
-    of: Value
-    wrt: Value
-    name: str
-    value: float
-    kind: str
-    edges: tuple[Edge, ...] = ()
-
-
-@dataclass(frozen=True, eq=False)
-class Line:
-    """``lhs`` = Σ over ``terms`` of the product of each term's factors = ``value``."""
-
-    lhs: Partial
-    terms: tuple[tuple[Partial, ...], ...]
-    value: float
-    note: str = ""
-
-
-@dataclass(frozen=True, eq=False)
-class Derivation:
-    """∂root/∂node = ``value``, derived in ``lines`` (the first is the answer)."""
-
-    root: Value
-    node: Value
-    name: str
-    value: float
-    lines: tuple[Line, ...]
-    notes: tuple[str, ...] = field(default=())
-
-    def text(self, precision: int = 9, max_factors: int = 12) -> str:
-        """The derivation as text, numbers to ``precision`` decimals.
-
-        A product of more than ``max_factors`` factors is shortened in the
-        middle (the value is still the whole product).
-        """
-        out: list[str] = []
-        if not self.lines:
-            out.append(f"{self.name} = {number(self.value, precision, trim=True)}")
-        for line in self.lines:
-            out.extend(_line_text(line, precision, max_factors))
-        out.extend(self.notes)
-        return "\n".join(out)
-
-    def __str__(self) -> str:
-        return self.text()
-
-
-def _shorten(items: Sequence[str], limit: int) -> list[str]:
-    if len(items) <= limit or limit < 3:
-        return list(items)
-    head, tail = (limit + 1) // 2, limit // 2
-    return [*items[:head], f"… ({len(items) - head - tail} more)", *items[len(items) - tail :]]
-
-
-def _line_text(line: Line, precision: int, max_factors: int) -> list[str]:
-    lhs = line.lhs.name
-    value = number(line.value, precision, trim=True)
-    only = line.terms[0][0] if len(line.terms) == 1 and len(line.terms[0]) == 1 else None
-    if only is not None and only.name == lhs:
-        # A single recorded local derivative: say which edges it is read from.
-        locals_ = [number(e[0].local_grads[e[1]], precision, trim=True) for e in only.edges]
-        shown = " + ".join(locals_) + f" = {value}" if len(locals_) > 1 else value
-        return [f"{lhs} = {shown}", *([f"  ({line.note})"] if line.note else [])]
-    names = " + ".join(" × ".join(_shorten([f.name for f in t], max_factors)) for t in line.terms)
-    numbers = " + ".join(
-        " × ".join(_shorten([number(f.value, precision, trim=True) for f in t], max_factors))
-        for t in line.terms
-    )
-    pad = " " * len(lhs)
-    lines = [f"{lhs} = {names}", f"{pad} = {numbers} = {value}"]
-    if line.note:
-        lines.append(f"{pad}   ({line.note})")
-    return lines
-
 
 # The name the command line knows the text cleaner by.
 plain = printable

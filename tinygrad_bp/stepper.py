@@ -55,11 +55,12 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
+from .derivation import Derivation, Line
 from .dot import Drawing
 from .draw import DEFAULT_MAX_NODES, draw_view
 from .engine import Value
 from .equations import forward_equation, op_name
-from .explain import Derivation, Explainer, Line
+from .explain import Explainer
 from .learning import Learning, LearningView
 from .neurons import find_neurons
 from .page import SVG_NS, TITLE_LIMIT, page, parse_svg, script_json

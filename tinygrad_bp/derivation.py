@@ -1,0 +1,112 @@
+"""A derivation as data, and as the article writes it: ∂root/∂node, line by line.
+
+``Explainer`` (explain.py) finds the factors; a ``Derivation`` holds them:
+its ``lines``, each a sum of products of ``Partial`` derivatives with their
+names, values and the edges they were read from. ``text()`` writes it out::
+
+    ∂E_total/∂w5 = ∂E_total/∂out_o1 × ∂out_o1/∂net_o1 × ∂net_o1/∂w5
+                 = 0.74136507 × 0.186815602 × 0.593269992 = 0.082167041
+
+>>> from tinygrad_bp import Value
+>>> x = Value(3.0, "x"); y = x * 2.0; y.label = "y"
+>>> d = Partial(y, x, "∂y/∂x", 2.0, "local", ((y, 0),))
+>>> print(Derivation(y, x, "∂y/∂x", 2.0, (Line(d, ((d,),), 2.0),)))
+∂y/∂x = 2
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+from .engine import Value
+from .text import number
+
+Edge = tuple[Value, int]  # (child, k): the edge from child.parents[k]
+
+
+@dataclass(frozen=True, eq=False)
+class Partial:
+    """One derivative in a derivation: ∂``of``/∂``wrt`` = ``value``.
+
+    ``kind`` says where the number comes from: "local" (the local
+    derivatives recorded on ``edges``, multiplied through sums' factors of
+    1 where folded), "gradient" (∂root/∂of as backward() left it in
+    ``of.grad``, or ∂of/∂wrt read from ``wrt``'s consumer's grad when ``of``
+    is a summand of the root), "term" (a term of a sum, expanded on a later
+    line) or "result" (the left-hand side of a line).
+    """
+
+    of: Value
+    wrt: Value
+    name: str
+    value: float
+    kind: str
+    edges: tuple[Edge, ...] = ()
+
+
+@dataclass(frozen=True, eq=False)
+class Line:
+    """``lhs`` = Σ over ``terms`` of the product of each term's factors = ``value``."""
+
+    lhs: Partial
+    terms: tuple[tuple[Partial, ...], ...]
+    value: float
+    note: str = ""
+
+
+@dataclass(frozen=True, eq=False)
+class Derivation:
+    """∂root/∂node = ``value``, derived in ``lines`` (the first is the answer)."""
+
+    root: Value
+    node: Value
+    name: str
+    value: float
+    lines: tuple[Line, ...]
+    notes: tuple[str, ...] = field(default=())
+
+    def text(self, precision: int = 9, max_factors: int = 12) -> str:
+        """The derivation as text, numbers to ``precision`` decimals.
+
+        A product of more than ``max_factors`` factors is shortened in the
+        middle (the value is still the whole product).
+        """
+        out: list[str] = []
+        if not self.lines:
+            out.append(f"{self.name} = {number(self.value, precision, trim=True)}")
+        for line in self.lines:
+            out.extend(_line_text(line, precision, max_factors))
+        out.extend(self.notes)
+        return "\n".join(out)
+
+    def __str__(self) -> str:
+        return self.text()
+
+
+def _shorten(items: Sequence[str], limit: int) -> list[str]:
+    if len(items) <= limit or limit < 3:
+        return list(items)
+    head, tail = (limit + 1) // 2, limit // 2
+    return [*items[:head], f"… ({len(items) - head - tail} more)", *items[len(items) - tail :]]
+
+
+def _line_text(line: Line, precision: int, max_factors: int) -> list[str]:
+    lhs = line.lhs.name
+    value = number(line.value, precision, trim=True)
+    only = line.terms[0][0] if len(line.terms) == 1 and len(line.terms[0]) == 1 else None
+    if only is not None and only.name == lhs:
+        # A single recorded local derivative: say which edges it is read from.
+        locals_ = [number(e[0].local_grads[e[1]], precision, trim=True) for e in only.edges]
+        shown = " + ".join(locals_) + f" = {value}" if len(locals_) > 1 else value
+        return [f"{lhs} = {shown}", *([f"  ({line.note})"] if line.note else [])]
+    names = " + ".join(" × ".join(_shorten([f.name for f in t], max_factors)) for t in line.terms)
+    numbers = " + ".join(
+        " × ".join(_shorten([number(f.value, precision, trim=True) for f in t], max_factors))
+        for t in line.terms
+    )
+    pad = " " * len(lhs)
+    lines = [f"{lhs} = {names}", f"{pad} = {numbers} = {value}"]
+    if line.note:
+        lines.append(f"{pad}   ({line.note})")
+    return lines
