@@ -59,26 +59,12 @@ from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 from . import contract, grad_mode
-from .codegen import (
-    RESERVED,
-    SPELLED_OUT,
-    TraceError,
-    _Backward,
-    _called,
-    _gated,
-    _graph,
-    _indent,
-    _operands,
-    _Parts,
-    _without_dead_stores,
-    _Writer,
-    identifier,
-)
+from .codegen import TraceError, _graph, _operands, identifier
 from .engine import Operand, Value
-from .templates import FUNCTIONS
+from .passes import forget_compiled, pass_function, sgd_function
 from .walk import walk
 
-__all__ = ["trace", "Traced", "TraceError"]
+__all__ = ["trace", "Traced", "TraceError", "forget_compiled"]
 
 
 class Traced:
@@ -92,6 +78,11 @@ class Traced:
     The graph's shape is frozen (see the module docstring): Python control
     flow on ``.data`` is replayed as it went while tracing. ``check()``
     says whether the graph still has the shape that was traced.
+
+    What was traced, for the code that writes the functions (passes.py):
+    ``roots``, ``penalty``, ``example`` (the example's structure), ``order``
+    (every node, parents first), ``main`` (those computed per example),
+    ``term_order`` and ``penalty_order`` (each root's own walk), ``fn_name``.
     """
 
     def __init__(
@@ -102,23 +93,23 @@ class Traced:
         fn_name: str = "",
     ) -> None:
         self.root = roots[0]
-        self._roots = tuple(roots)
-        self._penalty = penalty
-        self._example = inputs  # the example's structure: a Value or a list per argument
+        self.roots = tuple(roots)
+        self.penalty = penalty
+        self.example = inputs  # the example's structure: a Value or a list per argument
         flat: list[Value] = []
         for item in inputs or ():
             flat += [item] if isinstance(item, Value) else list(item)
         self.inputs: tuple[Value, ...] = tuple(flat)
         self.outputs: list[Any] = []  # a function's extra outputs, one per example, last call
         order, leaves, walks = _graph([*roots, *([penalty] if penalty is not None else [])])
-        self._term_order = walks[0]
-        self._pen_order = walks[-1] if penalty is not None else []
+        self.term_order = walks[0]
+        self.penalty_order = walks[-1] if penalty is not None else []
         in_roots = {n for w in walks[: len(roots)] for n in w}
-        self._main = [n for n in order if n in in_roots]  # computed once per example
+        self.main = [n for n in order if n in in_roots]  # computed once per example
         is_input = set(self.inputs)
         if penalty is not None:
-            pen_leaves = walk(penalty)[1] if not self._pen_order else []
-            reads = {a for n in self._pen_order for a in _operands(n) if isinstance(a, Value)}
+            pen_leaves = walk(penalty)[1] if not self.penalty_order else []
+            reads = {a for n in self.penalty_order for a in _operands(n) if isinstance(a, Value)}
             if is_input & (reads | set(pen_leaves) | {penalty}):
                 raise TraceError(
                     "the penalty depends on the example; it must be of the parameters alone"
@@ -127,9 +118,9 @@ class Traced:
         first_read = [a for n in order for a in _operands(n) if isinstance(a, Value)]
         ordered = dict.fromkeys(a for a in [*first_read, *leaves] if a.creator is None)
         self.leaves: tuple[Value, ...] = tuple(n for n in ordered if n not in is_input)
-        self._order = order
+        self.order = order
         self._shape = self._structure(order)
-        self._fn_name = fn_name
+        self.fn_name = fn_name
         self._generated: tuple[str, Callable[..., Any]] | None = None  # made when first needed
         self._sgd: dict[tuple[tuple[Value, ...], bool], tuple[str, Callable[..., Any]]] = {}
 
@@ -145,7 +136,7 @@ class Traced:
         changed, a leaf swapped for another. Cheap next to building a graph,
         but a walk: call it when something may have changed the graph.
         """
-        roots = [*self._roots, *([self._penalty] if self._penalty is not None else [])]
+        roots = [*self.roots, *([self.penalty] if self.penalty is not None else [])]
         now = self._structure(_graph(roots)[0])
         if len(now) != len(self._shape):
             raise TraceError(
@@ -160,116 +151,6 @@ class Traced:
                     "trace it again"
                 )
 
-    # -- generating
-    def _write(self, writer: _Writer, sgd: Sequence[Value] | None = None) -> _Parts:
-        """The pass's pieces; with ``sgd``, only those parameters get gradients."""
-        per_example = self._example is not None
-        index = {leaf: k for k, leaf in enumerate(self.leaves)}
-        for v in self.inputs:
-            writer.name(v, "x")
-        for leaf in self.leaves:
-            writer.name(leaf, "v")
-        for n in self._order:
-            writer.step(n)
-        # Which nodes need a gradient: those that lead to a leaf that wants one.
-        wanted = set(sgd) if sgd is not None else set(self.leaves)
-        needs: set[Value] = set(wanted)
-        for n in self._order:
-            if any(isinstance(a, Value) and a in needs for a in _operands(n)):
-                needs.add(n)
-        names = [writer.name_of[leaf] for leaf in self.leaves]
-        if len(names) <= SPELLED_OUT:
-            loads = [f"{name} = leaves[{k}].data" for k, name in enumerate(names)]
-        else:  # one statement: compiling costs by the statement
-            loads = [f"{', '.join(names)} = [leaf.data for leaf in leaves]"]
-        body = ["# The forward pass, parents first"]
-        body += [writer.forward(writer.steps[n], needs) for n in self._main]
-        root = writer.name_of[self.root]
-        if per_example:
-            body.append(f"terms.append({root})")
-            extra = [writer.name_of[r] for r in self._roots[1:]]
-            if len(extra) == 1:
-                body.append(f"outputs.append({extra[0]})")
-            elif extra:
-                body.append(f"outputs.append(({', '.join(extra)}))")
-        # Summed over the examples, a leaf's gradient is defined before the loop.
-        leaf_grads = {writer.grad(leaf) for leaf in self.leaves if leaf in wanted}
-        back = _Backward(writer, needs, leaf_grads if per_example else set())
-        back.gated = gated = _gated(self._order)
-        back.lines.append(f"# The backward pass: g_x is ∂{root}/∂x, its children first")
-        if self.root in needs:
-            back.add(self.root, "seed" if per_example else "1.0")
-            for n in reversed(self._term_order):
-                if n in needs:
-                    back.node(writer.steps[n])
-        body += back.lines
-        penalty: list[str] = []
-        defined = back.defined
-        if self._penalty is not None:
-            # Before the examples, as backward() meets it first in the batch's graph.
-            pen_order = self._pen_order
-            penalty.append("# The terms of the parameters alone, once, first")
-            penalty += [writer.forward(writer.steps[n], needs) for n in pen_order]
-            pb = _Backward(writer, needs, leaf_grads)
-            pb.gated = gated
-            if self._penalty in needs:
-                pb.add(self._penalty, "1.0")
-                for n in reversed(pen_order):
-                    if n in needs:
-                        pb.node(writer.steps[n])
-            penalty += pb.lines
-            defined = defined | pb.defined
-        return _Parts(loads, body, penalty, defined, index)
-
-    def _loop_target(self, writer: _Writer) -> str:
-        parts = []
-        for item in self._example or ():
-            if isinstance(item, Value):
-                parts.append(writer.name_of[item])
-            else:
-                inner = ", ".join(writer.name_of[v] for v in item)
-                parts.append(f"({inner}{',' if len(item) == 1 else ''})")
-        if len(parts) == 1 and parts[0].startswith("("):
-            return parts[0][1:-1].rstrip(",") or "()"
-        return ", ".join(parts)
-
-    def _generate(self) -> tuple[str, Callable[..., Any]]:
-        writer = _Writer(RESERVED)
-        parts = self._write(writer)
-        root = writer.name_of[self.root]
-        name = writer.reserve(identifier(self._fn_name or root, "root") + "_pass")
-        lines = [*_called(writer), "# The values of the leaves now", *parts.loads]
-        if self._example is None:
-            lines += parts.body
-        else:
-            zeros = [writer.grad(leaf) for leaf in self.leaves]
-            if zeros:
-                lines.append(" = ".join([*zeros, "0.0"]))
-            lines += parts.penalty
-            lines += ["terms = []", "outputs = []"]
-            lines.append(
-                "# The last example first, as backward() meets them in the graph of the batch"
-            )
-            lines.append(f"for {self._loop_target(writer)} in reversed(examples):")
-            lines += _indent(parts.body, 1)
-        lines.append("# The leaves accumulate, as backward() does")
-        grads = [writer.grad(leaf) for leaf in self.leaves]
-        if len(grads) <= SPELLED_OUT:
-            lines += [f"leaves[{k}].grad += {g}" for k, g in enumerate(grads) if g in parts.defined]
-        else:
-            defined = [g if g in parts.defined else "0.0" for g in grads]
-            lines.append(f"for _leaf, _g in zip(leaves, ({', '.join(defined)})):")
-            lines.append("    _leaf.grad += _g")
-        if self._example is None:
-            lines.append(f"return {root}")
-            signature = "leaves"
-        else:
-            pen = writer.name_of[self._penalty] if self._penalty is not None else "0.0"
-            lines.append(f"return terms, {pen}, outputs")
-            signature = "leaves, examples, seed"
-        source = "\n".join([f"def {name}({signature}):", *_indent(lines, 1)]) + "\n"
-        return source, _compile(source, name, writer.rules)
-
     @property
     def source(self) -> str:
         """The generated Python: the forward pass, then the backward pass."""
@@ -277,7 +158,7 @@ class Traced:
 
     def _compiled(self) -> tuple[str, Callable[..., Any]]:
         if self._generated is None:
-            self._generated = self._generate()
+            self._generated = pass_function(self)
         return self._generated
 
     # -- the SGD loop
@@ -288,77 +169,11 @@ class Traced:
     def _sgd_function(
         self, parameters: Sequence[Value], checked: bool = False
     ) -> tuple[str, Callable[..., Any]]:
-        """The loop for these parameters: checked, it tests every step's gradients."""
-        if self._example is not None:
-            raise TraceError("sgd() trains the trace of a graph; call a function's trace instead")
-        params = tuple(dict.fromkeys(parameters))
-        if (params, checked) in self._sgd:
-            return self._sgd[params, checked]
-        is_leaf = set(self.leaves)
-        for k, p in enumerate(params):
-            if p not in is_leaf:
-                label = f" {p.label!r}" if isinstance(p, Value) and p.label else ""
-                raise TraceError(
-                    f"parameter {k}{label} is not a leaf of the traced graph (replaced since "
-                    "the trace?); trace the graph again"
-                )
-        writer = _Writer(RESERVED)
-        parts = self._write(writer, sgd=params)
-        root = writer.name_of[self.root]
-        name = writer.reserve(identifier(self._fn_name or root, "root") + "_sgd")
-        grads = [writer.grad(p) for p in params]
-        values = [writer.name_of[p] for p in params]
-        # What nothing reads is left out of the loop: a gradient's store (g_E_o1 =
-        # 1.0), a value no gradient needs (E_total), where computing it cannot raise.
-        pure = {
-            step.name
-            for step in writer.steps.values()
-            if step.template is not None and not step.template.raises
-        }
-        dead = (set(writer.grad_of.values()) | pure) - set(grads) - set(values)
-        body = _without_dead_stores(parts.body, dead)
-        update = ["# Every parameter at once: p⁺ = p − lr·∂/∂p"]
-        update += [f"{p} -= lr * {g}" for p, g in zip(values, grads)]
-        if checked:
-            finite = " + ".join(f"{g} * 0.0" for g in grads)
-            update[:0] = [
-                "# An inf or NaN gradient: stop before the update, as SGD.step does",
-                f"if {finite} != 0.0:",
-                "    break",
-            ]
-        lines = [
-            *_called(writer),
-            "# The values of the leaves: the parameters change, the rest are constants",
-            *parts.loads,
-            "done = 0",
-            "for done in range(steps):",
-            *_indent([*body, *update], 1),
-            "else:",
-            "    done = steps",
-        ]
-        if not checked:
-            # An inf or NaN gradient leaves an inf or NaN parameter behind: once
-            # NaN, always NaN, and p − lr·(±inf) is ∓inf. Then nothing is written
-            # back, and the checked loop runs again from the same leaves.
-            finite = " + ".join(f"{x} * 0.0" for x in [*values, *grads])
-            lines += [f"if {finite} != 0.0:", "    return -1"]
-        lines.append("# The parameters, and their gradients at the last step")
-        places = [str(parts.index[p]) for p in params]
-        if len(params) <= SPELLED_OUT:
-            for place, value, g in zip(places, values, grads):
-                lines += [f"leaves[{place}].data = {value}", f"leaves[{place}].grad = {g}"]
-        else:
-            lines += [
-                f"for _k, _p, _g in zip(({', '.join(places)}), ({', '.join(values)}), "
-                f"({', '.join(grads)})):",
-                "    leaves[_k].data = _p",
-                "    leaves[_k].grad = _g",
-            ]
-        lines.append("return done")
-        source = "\n".join([f"def {name}(leaves, steps, lr):", *_indent(lines, 1)]) + "\n"
-        result = (source, _compile(source, name, writer.rules))
-        self._sgd[params, checked] = result
-        return result
+        """The loop for these parameters (made once): checked, it tests every step's gradients."""
+        key = (tuple(dict.fromkeys(parameters)), checked)
+        if key not in self._sgd:
+            self._sgd[key] = sgd_function(self, key[0], checked)
+        return self._sgd[key]
 
     def sgd(self, parameters: Sequence[Value], lr: float, steps: int) -> int:
         """``steps`` updates of plain SGD, p⁺ = p − lr·∂root/∂p, in the generated loop.
@@ -408,7 +223,7 @@ class Traced:
         leaves. The function's further outputs, if it returned any, are in
         ``outputs``, one per example.
         """
-        if self._example is None:
+        if self.example is None:
             if examples is not None:
                 raise TypeError("this trace is of one graph: call it without examples")
             try:
@@ -434,7 +249,7 @@ class Traced:
         self.outputs = outputs
         total = sum(terms, 0.0)  # as total(terms): left to right
         data = total / n if mean else total
-        return float(data + penalty) if self._penalty is not None else float(data)
+        return float(data + penalty) if self.penalty is not None else float(data)
 
     # -- errors
     def _diagnose(self, batch: Sequence[Any] | None = None) -> None:
@@ -451,7 +266,7 @@ class Traced:
             self._replay(self._bind(example, k))
 
     def _bind(self, example: Any, k: int) -> dict[Value, float]:
-        structure = self._example or ()
+        structure = self.example or ()
         args = (example,) if len(structure) == 1 else tuple(example)
         if len(args) != len(structure):
             raise ValueError(
@@ -473,7 +288,7 @@ class Traced:
         return values
 
     def _replay(self, values: dict[Value, float]) -> None:
-        for node in self._order:
+        for node in self.order:
             op = node.creator
             assert op is not None
             xs = [
@@ -489,33 +304,6 @@ def _same(a: tuple[Operand, ...], b: tuple[Operand, ...]) -> bool:
         x is y or (not isinstance(x, Value) and not isinstance(y, Value) and x == y)
         for x, y in zip(a, b)
     )
-
-
-# Compiled code by its source: the same shape traced again is not compiled again.
-_compiled: dict[str, Any] = {}
-
-
-def forget_compiled() -> None:
-    """Empty the cache of compiled code (to time a trace from scratch)."""
-    _compiled.clear()
-
-
-def _compile(source: str, name: str, rules: dict[str, Callable[..., Any]]) -> Callable[..., Any]:
-    """Compile source that ``_Writer`` generated; the namespace holds only what it calls."""
-    code = _compiled.get(source)
-    if code is None:
-        code = compile(source, f"<trace {name}>", "exec")
-        if len(_compiled) > 256:
-            _compiled.clear()
-        _compiled[source] = code
-    namespace: dict[str, Any] = {
-        "__builtins__": {"range": range, "zip": zip, "reversed": reversed},
-        **FUNCTIONS,
-        **rules,
-    }
-    exec(code, namespace)  # noqa: S102 -- source generated above from templates only
-    function: Callable[..., Any] = namespace[name]
-    return function
 
 
 # -- tracing -------------------------------------------------------------------------------
