@@ -38,7 +38,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from benchmarks import contenders as c  # noqa: E402
 from tinygrad_bp import Value, __version__  # noqa: E402
-from tinygrad_bp.trace import forget_compiled  # noqa: E402
+from tinygrad_bp.tracing.tracer import forget_compiled  # noqa: E402
 
 MODES = ("on", "off")  # the cyclic garbage collector during a timed run
 

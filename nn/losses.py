@@ -21,7 +21,7 @@ import numbers
 from collections.abc import Sequence
 
 from tinygrad_bp import Value, op, rules, total
-from tinygrad_bp.templates import TEMPLATES, Template
+from tinygrad_bp.tracing.templates import TEMPLATES, Template
 
 Operand = Value | float | int
 
@@ -33,7 +33,7 @@ def _half_squared(out: float, target: float) -> tuple[float, tuple[float, float]
     return 0.5 * diff * diff, (diff, -diff)
 
 
-# Its template, for the code tinygrad_bp.trace generates: the rule's arithmetic, inline.
+# Its template, for the code tinygrad_bp.tracing.tracer generates: the rule's arithmetic, inline.
 TEMPLATES[_half_squared.rule] = Template(
     "0.5 * ({0} - {1}) * ({0} - {1})", ("{0} - {1}", "-({0} - {1})")
 )

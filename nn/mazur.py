@@ -25,7 +25,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
 from tinygrad_bp import Explainer, Value, topological_order
-from tinygrad_bp.trace import trace as trace_graph
+from tinygrad_bp.tracing.tracer import trace as trace_graph
 
 from ._util import stop_requests
 from .losses import half_squared_errors

@@ -24,8 +24,8 @@ from operator import is_not
 from typing import Any
 
 from tinygrad_bp import Value, no_grad
-from tinygrad_bp.trace import Traced
-from tinygrad_bp.trace import trace as trace_function
+from tinygrad_bp.tracing.tracer import Traced
+from tinygrad_bp.tracing.tracer import trace as trace_function
 
 from ._util import plural, stop_requests
 from .losses import _hinge as hinge_term
@@ -245,7 +245,7 @@ def fit(
     with the same numbers, to the last bit, as ``trace=False``, which
     builds and walks the whole batch's graph on every step. A model whose
     parameters are replaced between steps is traced again. Any other
-    ``loss_fn`` runs interpreted. See ``tinygrad_bp.trace`` for what a
+    ``loss_fn`` runs interpreted. See ``tinygrad_bp.tracing.tracer`` for what a
     trace freezes: Python control flow on ``.data`` in the model.
     """
     if isinstance(steps, bool) or not isinstance(steps, int) or steps < 0:

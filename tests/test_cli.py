@@ -16,7 +16,8 @@ import pytest
 
 import nn.train
 from nn import MLP, load, save
-from tinygrad_bp import __version__, cli, cli_graphs
+from tinygrad_bp import __version__, cli
+from tinygrad_bp.cli import graphs as cli_graphs
 
 ROOT = Path(__file__).resolve().parent.parent
 COMMAND = [sys.executable, "-m", "tinygrad_bp"]

@@ -12,7 +12,7 @@ import pytest
 
 from nn import mazur
 from tinygrad_bp import cli, explain
-from tinygrad_bp.dot import PARAMETER_FILL
+from tinygrad_bp.show.dot import PARAMETER_FILL
 
 ROOT = Path(__file__).resolve().parent.parent
 NEURON = ["tanh(x1*w1 + x2*w2 + b)", "x1=2", "x2=0", "w1=-3", "w2=1", "b=6.8813735870195432"]

@@ -17,9 +17,9 @@ import pytest
 from nn import MLP, mazur
 from nn.losses import l2
 from tinygrad_bp import Drawing, Value, cli, draw, op, render, render_bytes, topological_order
-from tinygrad_bp.dot import HIGHLIGHT
-from tinygrad_bp.draw import DEFAULT_MAX_NODES
-from tinygrad_bp.neurons import WEIGHTED_SUM_OP
+from tinygrad_bp.show.dot import HIGHLIGHT
+from tinygrad_bp.show.drawing import DEFAULT_MAX_NODES
+from tinygrad_bp.show.neurons import WEIGHTED_SUM_OP
 
 SVG = "{http://www.w3.org/2000/svg}"
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
@@ -435,7 +435,7 @@ def test_the_command_renders_in_a_fresh_process_with_no_dot_on_path(tmp_path: Pa
 
 def test_the_collapsed_view_knows_the_engines_ops() -> None:
     from tinygrad_bp import Net, weighted_sum
-    from tinygrad_bp.neurons import ACTIVATIONS
+    from tinygrad_bp.show.neurons import ACTIVATIONS
 
     x = Value(0.5)
     net = weighted_sum([x], [2.0], 1.0)

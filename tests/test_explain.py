@@ -9,7 +9,7 @@ import pytest
 
 from nn import MLP, mazur
 from tinygrad_bp import Value, cli, derivation, explain, topological_order
-from tinygrad_bp.explain import Explainer
+from tinygrad_bp.show.explanation import Explainer
 
 # ../shared/REFERENCE.md: ∂E_total/∂w for the article's network
 GRADIENTS = {

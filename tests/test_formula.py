@@ -9,7 +9,7 @@ from collections.abc import Callable
 import pytest
 
 from tinygrad_bp import Op, Value, engine, topological_order
-from tinygrad_bp.formula import MAX_NESTING, FormulaError, build, functions, parse_values
+from tinygrad_bp.cli.formula import MAX_NESTING, FormulaError, build, functions, parse_values
 
 Expression = Callable[..., Value]
 

@@ -31,8 +31,8 @@ from tinygrad_bp import (
     total,
     weighted_sum,
 )
-from tinygrad_bp import stepper as stepper_module
-from tinygrad_bp.draw import DEFAULT_MAX_NODES
+from tinygrad_bp.show import stepper as stepper_module
+from tinygrad_bp.show.drawing import DEFAULT_MAX_NODES
 
 HOSTILE = "</script><script>alert(1)</script><!--"
 HOSTILE_IMG = '<img src=x onerror="alert(2)">'

@@ -31,13 +31,13 @@ from tinygrad_bp import (
     no_grad,
     op,
     rules,
-    templates,
     topological_order,
     total,
     weighted_sum,
 )
-from tinygrad_bp.codegen import identifier, literal
-from tinygrad_bp.trace import Traced, TraceError, trace
+from tinygrad_bp.tracing import templates
+from tinygrad_bp.tracing.codegen import identifier, literal
+from tinygrad_bp.tracing.tracer import Traced, TraceError, trace
 
 
 def close(a: float, b: float, rel: float = 1e-12) -> bool:

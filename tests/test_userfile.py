@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from tinygrad_bp import Value
-from tinygrad_bp.userfile import UserCodeError, UserFileError, is_reference, load
+from tinygrad_bp.cli.userfile import UserCodeError, UserFileError, is_reference, load
 
 
 def write(tmp_path: Path, source: str, name: str = "mine.py") -> Path:

@@ -8,12 +8,7 @@
 0.393224
 """
 
-from .check import GradcheckError, gradcheck
-from .derivation import Derivation
-from .dot import Drawing
-from .draw import draw
 from .engine import Op, Value, relu, sigmoid, tanh
-from .explain import Explainer, derivation, explain
 from .functions import (
     acos,
     asin,
@@ -37,13 +32,18 @@ from .functions import (
     tan,
 )
 from .grad_mode import is_grad_enabled, no_grad
+from .gradcheck import GradcheckError, gradcheck
 from .graph import grad, topological_order
 from .layer import Net, weighted_sum, weighted_sums
-from .learning import Learning
 from .ops import op, total
-from .render import render, render_bytes
-from .stepper import Step, Stepper, save_stepper, stepper_html
-from .trace import Traced, TraceError, trace
+from .show.derivations import Derivation
+from .show.dot import Drawing
+from .show.drawing import draw
+from .show.explanation import Explainer, derivation, explain
+from .show.learning import Learning
+from .show.rendering import render, render_bytes
+from .show.stepper import Step, Stepper, save_stepper, stepper_html
+from .tracing.tracer import Traced, TraceError, trace
 
 __all__ = [
     "acos",

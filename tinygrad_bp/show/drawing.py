@@ -23,11 +23,11 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
+from ..engine import Value
 from .dot import DotWriter, Drawing
-from .engine import Value
+from .formatting import quoted, short_repr
+from .graph_view import GraphView
 from .neurons import Neuron, collapsed_size, find_neurons
-from .text import quoted, short_repr
-from .view import GraphView
 
 # Graphs up to this size lay out in about a second (a 2-16-16-1 MLP's loss over
 # two points, 474 nodes: 0.6 s); 1,000 nodes take a few.

@@ -19,14 +19,14 @@ from collections import deque
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
-from .derivation import Derivation, Line
+from ..engine import Value
+from .derivations import Derivation, Line
 from .dot import Drawing
-from .engine import Value
 from .equations import forward_equation, op_name
-from .explain import Explainer
+from .explanation import Explainer
+from .formatting import number
+from .graph_view import GraphView
 from .neurons import find_neurons
-from .text import number
-from .view import GraphView
 
 START_LEAVES_LISTED = 16  # the start step lists at most this many leaves
 

@@ -23,11 +23,11 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from . import contract, rules
-from .engine import Op, Operand, Value
-from .layer import Net
+from .. import contract, rules
+from ..engine import Op, Operand, Value
+from ..layer import Net
+from ..walk import walk
 from .templates import FUNCTIONS, TEMPLATES, Template
-from .walk import walk
 
 
 class TraceError(Exception):

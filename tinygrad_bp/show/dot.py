@@ -12,12 +12,12 @@ from typing import Any
 
 import graphviz
 
-from .engine import Value
-from .layer import Net
+from ..engine import Value
+from ..layer import Net
+from .formatting import dot_text, number
+from .graph_view import GraphView
 from .neurons import WEIGHTED_SUM_OP, Neuron
-from .render import render_bytes
-from .text import dot_text, number
-from .view import GraphView
+from .rendering import render_bytes
 
 # Fill colours: parameters, other leaves (inputs, constants), the root,
 # intermediates, collapsed neurons; and the highlighted path's colour.

@@ -58,11 +58,11 @@ import inspect
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
-from . import contract, grad_mode
+from .. import contract, grad_mode
+from ..engine import Operand, Value
+from ..walk import walk
 from .codegen import TraceError, _graph, _operands, identifier
-from .engine import Operand, Value
-from .passes import forget_compiled, pass_function, sgd_function
-from .walk import walk
+from .compiled import forget_compiled, pass_function, sgd_function
 
 __all__ = ["trace", "Traced", "TraceError", "forget_compiled"]
 

@@ -53,16 +53,16 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
+from ..engine import Value
 from .dot import Drawing
-from .draw import DEFAULT_MAX_NODES, draw_view
-from .engine import Value
-from .explain import Explainer
+from .drawing import DEFAULT_MAX_NODES, draw_view
+from .explanation import Explainer
+from .formatting import number, printable
+from .graph_view import GraphView
 from .learning import Learning, LearningView
-from .page import SVG_NS, TITLE_LIMIT, page, parse_svg, script_json
-from .render import render_bytes
-from .steps import Step, StepWriter
-from .text import number, printable
-from .view import GraphView
+from .rendering import render_bytes
+from .stepper_page import SVG_NS, TITLE_LIMIT, page, parse_svg, script_json
+from .stepper_steps import Step, StepWriter
 
 __all__ = ["SVG_NS", "Step", "Stepper", "save_stepper", "script_json", "stepper_html"]
 

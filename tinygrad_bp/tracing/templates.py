@@ -44,7 +44,7 @@ import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-from . import math_rules, rules
+from .. import math_rules, rules
 
 # -- the edges a line of arithmetic cannot say -------------------------------------------
 # Plain functions of floats, each for the edges of one rule (the templates

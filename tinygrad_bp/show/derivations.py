@@ -19,8 +19,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from .engine import Value
-from .text import number
+from ..engine import Value
+from .formatting import number
 
 Edge = tuple[Value, int]  # (child, k): the edge from child.parents[k]
 

@@ -18,6 +18,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
+from ..engine import Value
 from .codegen import (
     RESERVED,
     SPELLED_OUT,
@@ -32,11 +33,10 @@ from .codegen import (
     _Writer,
     identifier,
 )
-from .engine import Value
 from .templates import FUNCTIONS
 
 if TYPE_CHECKING:  # type hints only: trace.py imports this module
-    from .trace import Traced
+    from .tracer import Traced
 
 
 def write_parts(t: Traced, writer: _Writer, sgd: Sequence[Value] | None = None) -> _Parts:

@@ -31,8 +31,10 @@ from contextlib import contextmanager
 from types import FrameType
 from typing import Any, TextIO, cast
 
-from . import __version__
-from .cli_common import (
+from .. import __version__
+from ..show.drawing import DIRECTIONS
+from ..show.rendering import FORMATS
+from .common import (
     BROKEN_PIPE,
     INTERRUPTED,
     _positive_int,
@@ -41,7 +43,7 @@ from .cli_common import (
     _updates,
     _whole_number,
 )
-from .cli_graphs import (
+from .graphs import (
     GRAPH_HELP,
     _explain_target,
     _html_path,
@@ -51,9 +53,7 @@ from .cli_graphs import (
     _run_mazur,
     _run_viz,
 )
-from .cli_train import _add_network_options, _real_in, _run_train
-from .draw import DIRECTIONS
-from .render import FORMATS
+from .train import _add_network_options, _real_in, _run_train
 
 
 def _add_graph_arguments(parser: argparse.ArgumentParser, verb: str) -> None:

@@ -17,11 +17,11 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 
-from . import engine
-from .engine import Value, WithNumber
-from .layer import Net
-from .ops import sum_op
-from .text import printable
+from .. import engine
+from ..engine import Value, WithNumber
+from ..layer import Net
+from ..ops import sum_op
+from .formatting import printable
 
 MAX_TERMS = 12  # a forward equation lists at most this many terms or arguments
 

@@ -22,8 +22,8 @@ import sys
 from collections.abc import Iterable, Mapping, Sequence
 from types import ModuleType
 
-from . import engine
-from .engine import Op
+from .. import engine
+from ..engine import Op
 
 # Long enough for any formula typed on a command line; past it the text is not read.
 MAX_LENGTH = 10_000
@@ -101,13 +101,13 @@ def functions() -> dict[str, Op]:
 
 def _op_modules() -> Iterable[ModuleType]:
     yield engine
-    package = sys.modules.get(__package__ or "tinygrad_bp")
+    package = sys.modules.get("tinygrad_bp")
     if package is not None:
         yield package
     try:
-        yield importlib.import_module(f"{__package__}.functions")
+        yield importlib.import_module("tinygrad_bp.functions")
     except ModuleNotFoundError as e:
-        if e.name != f"{__package__}.functions":
+        if e.name != "tinygrad_bp.functions":
             raise  # the module is there but broken: that is worth seeing
 
 

@@ -13,7 +13,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from .cli_common import INTERRUPTED, _int_at_least, _nn_module
+from .common import INTERRUPTED, _int_at_least, _nn_module
 
 
 def _fail(message: str) -> int:

@@ -30,7 +30,7 @@ import re
 import xml.etree.ElementTree as ET
 from importlib import resources
 
-from .text import html_text
+from .formatting import html_text
 
 SVG_NS = "http://www.w3.org/2000/svg"
 XML_NS = "http://www.w3.org/XML/1998/namespace"

@@ -14,7 +14,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from .text import printable
+from ..show.formatting import printable
 
 INTERRUPTED = 130  # Ctrl-C (SIGINT)
 BROKEN_PIPE = 141  # the reader went away (SIGPIPE): e.g. | head -1
@@ -38,7 +38,7 @@ def _nn_module(name: str) -> Any:
     searches first, hides it. Say so, and where, instead of an ImportError
     about a name the other ``nn`` lacks. The other file is located, never run.
     """
-    ours = Path(__file__).resolve().parent.parent / "nn"
+    ours = Path(__file__).resolve().parents[2] / "nn"  # beside the tinygrad_bp package
     spec = importlib.util.find_spec("nn")
     if spec is None:
         raise _RefusedError(
@@ -77,7 +77,7 @@ _whole_number = _int_at_least(0)
 
 def _updates(text: str) -> int:
     """viz --updates: 0 up to the longest run the learning view takes."""
-    from .learning import MAX_UPDATES
+    from ..show.learning import MAX_UPDATES
 
     n = _whole_number(text)
     if n > MAX_UPDATES:

@@ -11,13 +11,13 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-from .cli_common import INTERRUPTED, _nn_module, _printable, _RefusedError
-from .draw import draw
-from .engine import Value
-from .explain import Explainer
-from .graph import topological_order
-from .render import FORMATS, render
-from .text import number
+from ..engine import Value
+from ..graph import topological_order
+from ..show.drawing import draw
+from ..show.explanation import Explainer
+from ..show.formatting import number
+from ..show.rendering import FORMATS, render
+from .common import INTERRUPTED, _nn_module, _printable, _RefusedError
 
 
 def _mazur_labels() -> list[str]:
@@ -108,8 +108,8 @@ def _html_path(text: str) -> Path:
 
 
 def _run_viz(args: argparse.Namespace) -> int:
-    from .learning import DEFAULT_LR, DEFAULT_UPDATES, Learning
-    from .stepper import Stepper
+    from ..show.learning import DEFAULT_LR, DEFAULT_UPDATES, Learning
+    from ..show.stepper import Stepper
 
     try:
         graph = _graph_source(args)

@@ -44,13 +44,13 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 
-from . import engine
-from .derivation import Derivation, Edge, Line, Partial
-from .engine import Op, Value
-from .graph import topological_order
-from .ops import sum_op
-from .text import printable
-from .view import GraphView
+from .. import engine
+from ..engine import Op, Value
+from ..graph import topological_order
+from ..ops import sum_op
+from .derivations import Derivation, Edge, Line, Partial
+from .formatting import printable
+from .graph_view import GraphView
 
 # Ops whose edges with local derivative exactly 1 pass a gradient on unchanged.
 SUM_OPS: frozenset[Op] = frozenset({engine.add, engine.sub, sum_op})

@@ -14,9 +14,9 @@ is that walk done once and shared between them.
 
 from __future__ import annotations
 
-from .engine import Value
-from .graph import topological_order
-from .text import printable, quoted
+from ..engine import Value
+from ..graph import topological_order
+from .formatting import printable, quoted
 
 
 class GraphView:

@@ -33,8 +33,8 @@ import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
+from ..engine import Op, Value
 from . import formula_syntax as syntax
-from .engine import Op, Value
 from .formula_syntax import MAX_LENGTH, MAX_NESTING, FormulaError, allowed, functions
 
 __all__ = [

@@ -44,12 +44,12 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from . import contract
-from .codegen import _operands
-from .engine import Value
-from .graph import topological_order
-from .text import number
-from .trace import TraceError, trace
+from .. import contract
+from ..engine import Value
+from ..graph import topological_order
+from ..tracing.codegen import _operands
+from ..tracing.tracer import TraceError, trace
+from .formatting import number
 
 __all__ = ["Learning", "LearningView", "Run", "sample_points"]
 

@@ -4,7 +4,7 @@ The collapsed drawing and the stepper show each neuron as one node, with
 its weights and bias folded into it, as a diagram of a network does.
 
 >>> from tinygrad_bp import Value, weighted_sum
->>> from tinygrad_bp.view import GraphView
+>>> from tinygrad_bp.show.graph_view import GraphView
 >>> w, b = Value(0.5, "w"), Value(0.1, "b")
 >>> out = weighted_sum([w], [2.0], b).relu()
 >>> shown, folded = find_neurons(GraphView(out))
@@ -16,10 +16,10 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from . import engine
-from .engine import Value
-from .layer import Net, weighted_sum_op
-from .view import GraphView
+from .. import engine
+from ..engine import Value
+from ..layer import Net, weighted_sum_op
+from .graph_view import GraphView
 
 # What a neuron's net shows as (the op that makes every Net), and the
 # activations whose node over a Net makes a neuron in the collapsed view.
