@@ -21,7 +21,8 @@ from typing import Any, Protocol
 
 from nn import MLP, hinge, l2, mazur
 from nn.train import SVMLoss
-from tinygrad_bp import Traced, Value, trace
+from tinygrad_bp import Value, trace
+from tinygrad_bp.tracing import Traced
 
 # weights[layer][neuron][input] and biases[layer][neuron], as plain floats.
 Weights = list[list[list[float]]]

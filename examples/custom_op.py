@@ -10,7 +10,10 @@ import math
 import sys
 from pathlib import Path
 
-from tinygrad_bp import GradcheckError, Value, draw, gradcheck, op, render, topological_order
+from tinygrad_bp import Value, draw, gradcheck, op
+from tinygrad_bp.finite_differences import GradcheckError
+from tinygrad_bp.graph import topological_order
+from tinygrad_bp.show import render
 
 
 @op

@@ -21,22 +21,20 @@ import numbers
 from collections.abc import Sequence
 
 from tinygrad_bp import Value, op, rules, total
-from tinygrad_bp.tracing.templates import TEMPLATES, Template
+from tinygrad_bp.extend import Template
 
 Operand = Value | float | int
 
 
-@op(name="½(t−o)²")
+# Its template, for the code trace generates: the rule's arithmetic, inline.
+@op(
+    name="½(t−o)²",
+    template=Template("0.5 * ({0} - {1}) * ({0} - {1})", ("{0} - {1}", "-({0} - {1})")),
+)
 def _half_squared(out: float, target: float) -> tuple[float, tuple[float, float]]:
     # ∂E/∂out = −(target − out): the article's ∂E_total/∂out_o1.
     diff = out - target
     return 0.5 * diff * diff, (diff, -diff)
-
-
-# Its template, for the code tinygrad_bp.tracing.tracer generates: the rule's arithmetic, inline.
-TEMPLATES[_half_squared.rule] = Template(
-    "0.5 * ({0} - {1}) * ({0} - {1})", ("{0} - {1}", "-({0} - {1})")
-)
 
 
 def half_squared_errors(outputs: Sequence[Operand], targets: Sequence[Operand]) -> list[Value]:
@@ -99,7 +97,15 @@ def mse(outputs: Sequence[Operand], targets: Sequence[Operand]) -> Value:
 
 
 # -- hinge (max-margin) ------------------------------------------------------------
-@op(name="hinge")
+# _z is the generated code's scratch name: the margin, computed once.
+@op(
+    name="hinge",
+    template=Template(
+        "_z if (_z := 1.0 - {1} * {0}) > 0.0 else 0.0",
+        ("-{1} if {out} > 0.0 else 0.0", "-{0} if {out} > 0.0 else 0.0"),
+        gates=True,
+    ),
+)
 def _hinge(score: float, label: float) -> tuple[float, tuple[float, float]]:
     # max(0, 1 − y·s): zero, with zero slope, once the score is past the margin.
     # At exactly the margin the derivative is taken as 0, as relu's is.
@@ -107,14 +113,6 @@ def _hinge(score: float, label: float) -> tuple[float, tuple[float, float]]:
     if margin > 0.0:
         return margin, (-label, -score)
     return 0.0, (0.0, 0.0)
-
-
-# _z is the generated code's scratch name: the margin, computed once.
-TEMPLATES[_hinge.rule] = Template(
-    "_z if (_z := 1.0 - {1} * {0}) > 0.0 else 0.0",
-    ("-{1} if {out} > 0.0 else 0.0", "-{0} if {out} > 0.0 else 0.0"),
-    gates=True,
-)
 
 
 def hinge(scores: Sequence[Operand], labels: Sequence[Operand]) -> Value:

@@ -24,7 +24,9 @@ import textwrap
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
-from tinygrad_bp import Explainer, Value, topological_order
+from tinygrad_bp import Value
+from tinygrad_bp.graph import topological_order
+from tinygrad_bp.show import Explainer
 from tinygrad_bp.tracing.tracer import trace as trace_graph
 
 from ._util import stop_requests

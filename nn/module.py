@@ -19,7 +19,9 @@ import random
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING
 
-from tinygrad_bp import Op, Value, relu, sigmoid, tanh, weighted_sum, weighted_sums
+from tinygrad_bp import Value, relu, sigmoid, tanh, weighted_sum
+from tinygrad_bp.extend import Op
+from tinygrad_bp.sums import weighted_sums
 
 from ._util import describe as _describe
 

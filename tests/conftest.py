@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 
 from nn import MLP, mazur
-from tinygrad_bp import Value, topological_order
+from tinygrad_bp import Value
+from tinygrad_bp.graph import topological_order
 
 
 @pytest.fixture

@@ -17,7 +17,8 @@ from typing import Any
 
 import pytest
 
-from tinygrad_bp import Value, topological_order
+from tinygrad_bp import Value
+from tinygrad_bp.graph import topological_order
 
 
 def _load_contenders() -> ModuleType:

@@ -25,7 +25,6 @@ from __future__ import annotations
 import ast
 import doctest
 import importlib.util
-import inspect
 import io
 import json
 import os
@@ -105,12 +104,12 @@ def test_the_pages_are_there() -> None:
 @pytest.fixture
 def fresh_value_methods() -> Iterator[None]:
     """Each page starts from Value's own methods: a page's ``@op(method=True)`` is undone."""
-    from tinygrad_bp import Value, ops
+    from tinygrad_bp import Value, extend
 
     before = set(vars(Value))
     yield
     for name in set(vars(Value)) - before:
-        ops.remove_method(name)
+        extend.remove_method(name)
 
 
 @pytest.mark.usefixtures("fresh_value_methods")
@@ -298,36 +297,3 @@ def test_code_blocks_are_found_inside_lists_and_can_be_left_out() -> None:
         ("python", "x = 1\n", False),
         ("python", "boom\n", True),
     ]
-
-
-# -- the engine page's path through the code -----------------------------------------------
-def engine_path_rows() -> list[tuple[str, str, int, int, int]]:
-    text = (DOCS / "engine.md").read_text(encoding="utf-8")
-    rows = re.findall(r"^\| `([\w.]+)` \| `([\w.]+)`[^|]*\| (\d+)–(\d+) \| (\d+) \|$", text, re.M)
-    return [(f, name, int(a), int(b), int(n)) for f, name, a, b, n in rows]
-
-
-@pytest.mark.parametrize("row", engine_path_rows(), ids=lambda r: r[1])
-def test_the_engine_page_says_where_each_definition_is(
-    row: tuple[str, str, int, int, int],
-) -> None:
-    import tinygrad_bp
-
-    file, name, first, last, count = row
-    module_name = f"tinygrad_bp.{file.removesuffix('.py')}"
-    obj: object = sys.modules.get(module_name) or __import__(module_name, fromlist=["_"])
-    for part in name.split("."):
-        obj = getattr(obj, part)
-    lines, start = inspect.getsourcelines(obj)  # type: ignore[arg-type]
-    assert (start, start + len(lines) - 1, len(lines)) == (first, last, count), (
-        f"docs/engine.md: {file} {name} is at lines {start}–{start + len(lines) - 1} "
-        f"({len(lines)}) in {tinygrad_bp.__name__}"
-    )
-
-
-def test_the_engine_page_lists_the_path() -> None:
-    rows = engine_path_rows()
-    assert len(rows) >= 5
-    text = (DOCS / "engine.md").read_text(encoding="utf-8")
-    count = re.search(r"passes through \w+ definitions, (\d+) lines", text)
-    assert count is not None and int(count.group(1)) == sum(n for *_, n in rows)

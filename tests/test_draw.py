@@ -16,7 +16,9 @@ import pytest
 
 from nn import MLP, mazur
 from nn.losses import l2
-from tinygrad_bp import Drawing, Value, cli, draw, op, render, render_bytes, topological_order
+from tinygrad_bp import Value, cli, draw, op
+from tinygrad_bp.graph import topological_order
+from tinygrad_bp.show import Drawing, render, render_bytes
 from tinygrad_bp.show.dot import HIGHLIGHT
 from tinygrad_bp.show.drawing import DEFAULT_MAX_NODES
 from tinygrad_bp.show.neurons import WEIGHTED_SUM_OP
@@ -434,10 +436,10 @@ def test_the_command_renders_in_a_fresh_process_with_no_dot_on_path(tmp_path: Pa
 
 
 def test_the_collapsed_view_knows_the_engines_ops() -> None:
-    from tinygrad_bp import Net, weighted_sum
-    from tinygrad_bp.show.neurons import ACTIVATIONS
+    from tinygrad_bp import weighted_sum
+    from tinygrad_bp.show.neurons import ACTIVATIONS, is_net
 
     x = Value(0.5)
     net = weighted_sum([x], [2.0], 1.0)
-    assert isinstance(net, Net) and net.op == WEIGHTED_SUM_OP
+    assert is_net(net) and net.op == WEIGHTED_SUM_OP and not is_net(x * 2.0)
     assert {x.sigmoid().creator, x.tanh().creator, x.relu().creator} == ACTIVATIONS

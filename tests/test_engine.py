@@ -9,7 +9,8 @@ from collections.abc import Callable
 
 import pytest
 
-from tinygrad_bp import Value, grad, gradcheck, topological_order, total, weighted_sum
+from tinygrad_bp import Value, grad, gradcheck, total, weighted_sum
+from tinygrad_bp.graph import topological_order
 
 
 def central_difference(f: Callable[..., float], xs: list[float], i: int, h: float = 1e-6) -> float:

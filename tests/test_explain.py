@@ -8,7 +8,9 @@ import time
 import pytest
 
 from nn import MLP, mazur
-from tinygrad_bp import Value, cli, derivation, explain, topological_order
+from tinygrad_bp import Value, cli, explain
+from tinygrad_bp.graph import topological_order
+from tinygrad_bp.show import derivation
 from tinygrad_bp.show.explanation import Explainer
 
 # ../shared/REFERENCE.md: ∂E_total/∂w for the article's network

@@ -8,8 +8,11 @@ from collections.abc import Callable
 
 import pytest
 
-from tinygrad_bp import Op, Value, engine, topological_order
+from tinygrad_bp import Value
+from tinygrad_bp import ops as engine
 from tinygrad_bp.cli.formula import MAX_NESTING, FormulaError, build, functions, parse_values
+from tinygrad_bp.extend import Op
+from tinygrad_bp.graph import topological_order
 
 Expression = Callable[..., Value]
 

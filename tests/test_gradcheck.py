@@ -7,7 +7,8 @@ from collections.abc import Callable
 
 import pytest
 
-from tinygrad_bp import GradcheckError, Value, gradcheck, no_grad, op, total, weighted_sum
+from tinygrad_bp import Value, gradcheck, no_grad, op, total, weighted_sum
+from tinygrad_bp.finite_differences import GradcheckError
 
 
 @op

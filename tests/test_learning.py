@@ -15,7 +15,8 @@ from typing import Any
 import pytest
 
 from nn import MLP, mazur
-from tinygrad_bp import Stepper, Value, cli
+from tinygrad_bp import Value, cli
+from tinygrad_bp.show import Stepper
 from tinygrad_bp.show.learning import MAX_UPDATES, Learning, LearningView, sample_points
 
 # The article's updated weights (w⁺ = w − 0.5·∂E_total/∂w), to 9 decimals.

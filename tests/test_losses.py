@@ -16,7 +16,8 @@ from nn import (
     mse,
     softmax_cross_entropy,
 )
-from tinygrad_bp import Value, topological_order
+from tinygrad_bp import Value
+from tinygrad_bp.graph import topological_order
 
 
 def values(*xs: float) -> list[Value]:

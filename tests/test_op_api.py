@@ -11,22 +11,10 @@ from pathlib import Path
 import pytest
 
 from nn import MLP
-from tinygrad_bp import (
-    Op,
-    Value,
-    grad,
-    gradcheck,
-    no_grad,
-    op,
-    rules,
-    total,
-    weighted_sum,
-    weighted_sums,
-)
-from tinygrad_bp import engine as _engine
-from tinygrad_bp import layer as _layer
-from tinygrad_bp import ops as _ops
-from tinygrad_bp.engine import relu
+from tinygrad_bp import Value, extend, grad, gradcheck, no_grad, op, rules, total, weighted_sum
+from tinygrad_bp.extend import OPS, Op
+from tinygrad_bp.ops import relu
+from tinygrad_bp.sums import weighted_sums
 
 
 @op
@@ -147,10 +135,7 @@ def test_every_built_in_is_an_op_made_from_its_rule(
     node = build(*values)  # type: ignore[operator]
     value, local = rule(*args)  # type: ignore[operator]
     assert (node.op, node.data, node.local_grads) == (name, value, tuple(local))
-    modules = (_engine, _ops, _layer)  # the operators' ops, and the sums'
-    built_in = [o for m in modules for o in vars(m).values() if isinstance(o, Op)]
-    built_in = [o for o in built_in if o.name == name]
-    assert len(built_in) == 1 and built_in[0].rule is rule
+    assert node.creator is OPS[name] and OPS[name].rule is rule  # the table's row, by name
 
 
 # -- a wrong rule is caught where it is made ---------------------------------------
@@ -390,8 +375,8 @@ def test_the_page_on_new_ops_runs_as_written() -> None:
         for block in blocks:
             exec(compile(block, "docs/extending.md", "exec"), namespace)  # the project's own text
     finally:
-        if "softsign" in _ops._methods:  # the third block adds a method to Value
-            _ops.remove_method("softsign")
+        if "softsign" in extend._methods:  # the third block adds a method to Value
+            extend.remove_method("softsign")
     out, x, y = namespace["out"], namespace["x"], namespace["y"]
     assert isinstance(out, Value) and isinstance(x, Value) and isinstance(y, Value)
     s = sigmoid(0.5)

@@ -11,7 +11,9 @@ import math
 
 import pytest
 
-from tinygrad_bp import Stepper, Value, atan2, draw, explain, functions
+from tinygrad_bp import Value, atan2, draw, explain
+from tinygrad_bp import ops as functions
+from tinygrad_bp.show import Stepper
 
 
 def neuron_of(op_name: str) -> tuple[Value, Value, float]:

@@ -17,8 +17,9 @@ import pytest
 from graphgen import VALUE_FUNCTIONS
 
 from nn import MLP
-from tinygrad_bp import Value, functions, gradcheck, math_rules, rules
-from tinygrad_bp import engine as _engine
+from tinygrad_bp import Value, gradcheck, math_rules, rules
+from tinygrad_bp import ops as _engine
+from tinygrad_bp import ops as functions
 
 inf, nan = math.inf, math.nan
 Rule = Callable[..., tuple[float, tuple[float, ...]]]

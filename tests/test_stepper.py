@@ -18,19 +18,9 @@ from typing import Any
 import pytest
 
 from nn import MLP
-from tinygrad_bp import (
-    Stepper,
-    Value,
-    cli,
-    draw,
-    explain,
-    op,
-    save_stepper,
-    stepper_html,
-    topological_order,
-    total,
-    weighted_sum,
-)
+from tinygrad_bp import Value, cli, draw, explain, op, total, weighted_sum
+from tinygrad_bp.graph import topological_order
+from tinygrad_bp.show import Stepper, save_stepper, stepper_html
 from tinygrad_bp.show import stepper as stepper_module
 from tinygrad_bp.show.drawing import DEFAULT_MAX_NODES
 
@@ -157,17 +147,14 @@ def test_forward_equations_say_where_plain_numbers_went() -> None:
         labels_of(step)[0]: step.text for step in Stepper(root).steps if step.kind == "forward"
     }
     assert texts["scaled"] == "scaled = x × 2.5\n       = 3 × 2.5 = 7.5"  # the edge's local grad
-    # A number beside a Value is kept by the node (WithNumber) and written out.
+    # A number beside a Value is kept by the node (in args) and written out.
     assert texts["plus"].splitlines()[:2] == ["plus = x + 1", "     = 3 + 1 = 4"]
     assert texts["minus"].splitlines()[:2] == ["minus = 1 - x", "      = 1 - 3 = -2"]
     assert "…" not in texts["plus"] + texts["minus"]
     assert texts["ratio"] == "ratio = x / y\n      = 3 / 0.5 = 6"
-    assert texts["summed"].splitlines()[:2] == [
-        "summed = Σ(x, y, …)",
-        "       = Σ(3, 0.5, …) = 7.5",
-    ]
-    assert "(… stands for plain numbers" in texts["summed"]
-    assert texts["net"].splitlines()[:2] == ["net = Σwx+b(w, …)", "    = Σwx+b(2, …) = 3.25"]
+    assert texts["summed"].splitlines()[:2] == ["summed = x + y + 4", "       = 3 + 0.5 + 4 = 7.5"]
+    assert texts["net"].splitlines()[:2] == ["net = w·1.5 + 0.25", "    = 2 × 1.5 + 0.25 = 3.25"]
+    assert "…" not in texts["summed"] + texts["net"]  # every number the node was given is kept
     assert texts["neg"] == "neg = -y\n    = -(0.5) = -0.5"
     assert texts["root"].startswith("root = scaled + plus + minus + ratio + summed + net + neg\n")
 

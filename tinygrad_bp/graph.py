@@ -1,4 +1,4 @@
-"""Questions put to a graph: its nodes in order, gradients left untouched, no recording.
+"""Questions put to a graph: its nodes in order, and gradients without touching ``.grad``.
 
 >>> from tinygrad_bp import Value
 >>> x = Value(3.0, "x")
@@ -11,43 +11,32 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from .engine import Value
-from .walk import backprop, walk
+from .value import Value, walk
 
 
 def topological_order(root: Value, leaves: bool = True) -> list[Value]:
     """Every node ``root`` depends on, once each, every node after its parents.
 
-    The walk is iterative, so a graph a million nodes deep needs no
-    recursion. With ``leaves=False`` only nodes made by ops are listed (the
-    root always is).
+    The order is ``walk``'s: each leaf just before the first node that reads
+    it. With ``leaves=False`` only nodes made by ops are listed (and the
+    root, always).
 
     >>> a = Value(1.0, "a"); b = a + 1; c = a * b
     >>> [n.label or n.op for n in topological_order(c)]
     ['a', '+', '*']
     """
-    order, leaf_nodes = walk(root)
-    if not order:  # the root is a leaf
-        return [root]
-    if not leaves:
+    order = walk(root)
+    if leaves:
         return order
-    # Each leaf goes just before the first node that reads it.
-    is_leaf = set(leaf_nodes)
-    full: list[Value] = []
-    for node in order:
-        for parent in node.parents:
-            if parent in is_leaf:
-                is_leaf.discard(parent)
-                full.append(parent)
-        full.append(node)
-    return full
+    return [node for node in order if node.creator is not None or node is root]
 
 
 def grad(root: Value, wrt: Sequence[Value]) -> list[float]:
     """∂root/∂v for each v in ``wrt``, returned, leaving every ``.grad`` as it is.
 
     The same backward pass as ``root.backward()``; the graph's gradients are
-    put back as they were afterwards.
+    put back as they were afterwards. A Value the root does not depend on
+    gets 0.
 
     >>> x = Value(3.0)
     >>> grad(x * x, [x]), x.grad
@@ -60,12 +49,13 @@ def grad(root: Value, wrt: Sequence[Value]) -> list[float]:
     for i, v in enumerate(wrt):
         if not isinstance(v, Value):
             raise TypeError(f"grad: wrt[{i}] must be a Value, got {type(v).__name__}")
-    order, leaves = walk(root)
-    nodes = [root, *order, *leaves]
-    saved = [node.grad for node in nodes]
-    backprop(root, order, leaves)
-    in_graph = set(nodes)
+    order = walk(root)
+    saved = [node.grad for node in order]
+    for node in order:  # from zero: backward() adds a leaf's earlier grad back
+        node.grad = 0.0
+    root.backward()
+    in_graph = set(order)
     result = [v.grad if v in in_graph else 0.0 for v in wrt]
-    for node, g in zip(nodes, saved):
+    for node, g in zip(order, saved):
         node.grad = g
     return result

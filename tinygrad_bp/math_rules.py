@@ -38,12 +38,44 @@ def _finite(name: str, x: float) -> None:
         raise ValueError(f"{name}: needs a finite number, got {x!r}")
 
 
-def _exp_or_inf(x: float) -> float:
+# -- the edges a line of arithmetic cannot say: each used by a rule below and by
+# its template (``ops.py``), which calls it only at those edges.
+
+
+def exp_or_inf(x: float) -> float:
     """e^x, or inf past the largest float: for a derivative, which never raises."""
     try:
         return math.exp(x)
     except OverflowError:
         return math.inf
+
+
+def cosh_or_inf(x: float) -> float:
+    """cosh x, or inf where it is too large for a float (``math.cosh`` raises there)."""
+    try:
+        return math.cosh(x)
+    except OverflowError:
+        return math.inf
+
+
+def sinh_or_inf(x: float) -> float:
+    """sinh x, or ±inf (the sign of x) where it is too large for a float."""
+    try:
+        return math.sinh(x)
+    except OverflowError:
+        return math.copysign(math.inf, x)
+
+
+def checked_hypot(x: float, y: float) -> float:
+    """``math.hypot``, but an OverflowError where two finite numbers give inf, as the rule.
+
+    ``math.hypot(1.5e308, 1.5e308)`` is inf; an infinite argument gives inf
+    without an error, even beside a NaN.
+    """
+    r = math.hypot(x, y)
+    if math.isinf(r) and math.isfinite(x) and math.isfinite(y):
+        raise OverflowError("math range error")
+    return r
 
 
 def sqrt(x: float) -> tuple[float, tuple[float]]:
@@ -147,11 +179,7 @@ def sinh(x: float) -> tuple[float, tuple[float]]:
         out = math.sinh(x)
     except OverflowError:
         raise _overflow("sinh", x) from None
-    try:
-        slope = math.cosh(x)
-    except OverflowError:  # only where sinh itself is within a rounding of the limit
-        slope = math.inf
-    return out, (slope,)
+    return out, (cosh_or_inf(x),)  # inf only within a rounding of sinh's own limit
 
 
 def cosh(x: float) -> tuple[float, tuple[float]]:
@@ -165,11 +193,7 @@ def cosh(x: float) -> tuple[float, tuple[float]]:
         out = math.cosh(x)
     except OverflowError:
         raise _overflow("cosh", x) from None
-    try:
-        slope = math.sinh(x)
-    except OverflowError:
-        slope = math.copysign(math.inf, x)
-    return out, (slope,)
+    return out, (sinh_or_inf(x),)
 
 
 def log1p(x: float) -> tuple[float, tuple[float]]:
@@ -195,7 +219,7 @@ def expm1(x: float) -> tuple[float, tuple[float]]:
         out = math.expm1(x)
     except OverflowError:
         raise _overflow("expm1", x) from None
-    return out, (_exp_or_inf(x),)
+    return out, (exp_or_inf(x),)
 
 
 def log2(x: float) -> tuple[float, tuple[float]]:

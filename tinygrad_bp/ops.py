@@ -1,185 +1,266 @@
-"""Making your own op, giving an op a method on Value, and a sum of many terms as one node.
+"""The op table: every built-in op, written once.
 
-An op is a rule on plain floats (``rules.py``) that returns its value and
-one local derivative per input; ``engine.Op`` runs it on Values and records
-the node. ``op`` makes a user's rule into an op, checked on every call.
+Each row is one op: the name drawings and explanations show, its rule on
+floats (``rules.py``, ``math_rules.py``), its template (the value and the
+local derivatives as the expressions the trace inlines, ``expressions.py``),
+the symbol written between its operands if it has one, and whether it is
+also a method of Value (``x.sin()``). Everything that needs to know the ops
+reads them here: Value's operators (through ``OPS``), the functions of the
+package, the formula parser's allowlist, the stepper's equations, the
+trace, docs/ops.md (checked by a test) and the tests.
 
-An op kept as a class attribute of Value is also a method (``x.sin()`` is
-``sin(x)``). ``add_method`` is the one way such a method is added, for the
-built-in ops (``functions.py``) and a user's alike (``op(method=True)``):
-it refuses a name that is not an identifier, that Value already uses, or
-that another op already has. ``remove_method`` takes one away again.
+A user's op joins the same way through ``extend.op``, and nn's losses too;
+only the built-in ones are listed in ``OPS``.
 
 >>> from tinygrad_bp import Value
->>> a, b = Value(1.0), Value(2.0)
->>> s = total([a, b, 3.0])
->>> s.data, s.local_grads
-(6.0, (1.0, 1.0))
+>>> y = sin(Value(0.0))
+>>> y.op, y.creator is OPS["sin"], y.local_grads
+('sin', True, (1.0,))
 """
 
 from __future__ import annotations
 
-import inspect
-import keyword
-from collections.abc import Callable, Sequence
-from typing import overload
+from . import math_rules, rules
+from .expressions import (
+    Template,
+    atan2_local,
+    pow_local,
+    pow_value,
+    sum_value,
+    weighted_sum_local,
+    weighted_sum_value,
+)
+from .extend import add_method
+from .value import OPS, Op, Operand, Rule, Value
 
-from . import contract, rules
-from .engine import Op, Operand, Rule, Value
 
-# A sum of many terms as one node, with an edge of local derivative 1 per term.
-sum_op = Op(rules.total, "Σ", checked=False)
+def builtin(
+    name: str, rule: Rule, template: Template, infix: str | None = None, method: bool = False
+) -> Op:
+    """One row of the table: the op, listed in ``OPS`` (and made a method of Value)."""
+    new = Op(rule, name, template, infix=infix, checked=False)
+    OPS[name] = new
+    if method:
+        add_method(new)
+    return new
 
-# The methods ``add_method`` has put on Value, by name: only these can be removed.
-_methods: dict[str, Callable[..., Value]] = {}
 
+class LeakyReLU(Op):
+    """leaky_relu's op: the slope is its second argument, 0.01 when it is not given.
 
-@overload
-def op(rule: Rule, *, name: str | None = None, method: bool | str = False) -> Op: ...
-@overload
-def op(
-    rule: None = None, *, name: str | None = None, method: bool | str = False
-) -> Callable[[Rule], Op]: ...
-def op(
-    rule: Rule | None = None, *, name: str | None = None, method: bool | str = False
-) -> Callable[[Rule], Op] | Op:
-    """Make an op on Values from a rule on plain floats.
+    A number as the slope is a constant, as in ``torch.nn.functional.leaky_relu``;
+    a Value is a learnable slope with its own edge, as in ``torch.prelu``.
 
-    The rule takes floats and returns ``(value, local_derivatives)``, one
-    local derivative per input. The op takes Values or numbers (numbers get
-    no edge) and returns a Value whose ``op`` is ``name`` (by default the
-    rule's name). A rule that returns the wrong number of local derivatives
-    or a non-number raises a TypeError naming the op and what it returned.
-
-    ``method=True`` also makes the op a method of Value under its name, and
-    ``method="name"`` under that name (see ``add_method``): ``x.name()`` is
-    ``op(x)``, and further arguments follow ``x``.
-
-    >>> import math
-    >>> @op
-    ... def softplus(x):
-    ...     return math.log1p(math.exp(x)), (1 / (1 + math.exp(-x)),)
-    >>> y = softplus(Value(0.0))
-    >>> y.op, round(y.data, 6), y.local_grads
-    ('softplus', 0.693147, (0.5,))
+    >>> leaky_relu(Value(-2.0)).data, Value(-2.0).leaky_relu(0.5).data
+    (-0.02, -1.0)
     """
-    if name is not None and not isinstance(name, str):
-        raise TypeError(f"op: name must be a str, got {type(name).__name__} {name!r:.40}")
-    if not isinstance(method, (bool, str)):
-        raise TypeError(
-            f"op: method must be True, False or a name, got {type(method).__name__} {method!r:.40}"
-        )
 
-    def make(r: Rule) -> Op:
-        new = Op(r, name)
-        if method is not False:
-            add_method(new, None if method is True else method)
-        return new
-
-    return make if rule is None else make(rule)
+    def __call__(self, x: Operand, slope: Operand = 0.01) -> Value:  # type: ignore[override]
+        return super().__call__(x, slope)
 
 
-def add_method(method: Callable[..., Value], name: str | None = None) -> Callable[..., Value]:
-    """Make ``method`` (an op) a method of Value too: ``x.name()`` is ``method(x)``.
+# -- arithmetic: what Value's operators call --------------------------------------
+add = builtin("+", rules.add, Template("{0} + {1}", ("1.0", "1.0")), "+")
+sub = builtin("-", rules.sub, Template("{0} - {1}", ("1.0", "-1.0")), "-")
+mul = builtin("*", rules.mul, Template("{0} * {1}", ("{1}", "{0}")), "*")
+div = builtin(
+    "/", rules.div, Template("{0} / {1}", ("1.0 / {1}", "-{out} / {1}"), raises=True), "/"
+)
+pow = builtin("**", rules.pow, Template(pow_value, pow_local, raises=True), "**")
+mod = builtin("%", rules.mod, Template("{0} % {1}", ("1.0", "-({0} // {1})"), raises=True), "%")
+neg = builtin("neg", rules.neg, Template("-{0}", ("-1.0",)))
+abs = builtin(
+    "abs",
+    rules.abs,
+    Template("fabs({0})", ("1.0 if {0} > 0.0 else -1.0 if {0} < 0.0 else 0.0",)),
+    method=True,
+)
+# The larger of the two; a tie is x's, its gradient split 0.5/0.5; NaN in
+# either gives NaN with derivatives 1 and 1.
+maximum = builtin(
+    "maximum",
+    rules.maximum,
+    Template(
+        "{0} if {0} >= {1} else {1} if {1} > {0} else nan",
+        (
+            "0.0 if {1} > {0} else 0.5 if {0} == {1} else 1.0",
+            "0.0 if {0} > {1} else 0.5 if {0} == {1} else 1.0",
+        ),
+        grad=(
+            "0.0 * {g} if {1} > {0} else 0.5 * {g} if {0} == {1} else {g}",
+            "0.0 * {g} if {0} > {1} else 0.5 * {g} if {0} == {1} else {g}",
+        ),
+        gates=True,
+    ),
+)
+minimum = builtin(
+    "minimum",
+    rules.minimum,
+    Template(
+        "{0} if {0} <= {1} else {1} if {1} < {0} else nan",
+        (
+            "0.0 if {1} < {0} else 0.5 if {0} == {1} else 1.0",
+            "0.0 if {0} < {1} else 0.5 if {0} == {1} else 1.0",
+        ),
+        grad=(
+            "0.0 * {g} if {1} < {0} else 0.5 * {g} if {0} == {1} else {g}",
+            "0.0 * {g} if {0} < {1} else 0.5 * {g} if {0} == {1} else {g}",
+        ),
+        gates=True,
+    ),
+)
 
-    ``name`` defaults to the op's name. ``method`` may also be a function
-    whose first argument is the Value, as ``functions.leaky_relu``. Refused
-    with a one-line error: a name that is not a Python identifier (or is a
-    keyword), a name Value (or one of its node kinds) already has as a
-    method, field, property or dunder, any dunder (``__call__``, ``__bool__``:
-    Python's protocols would call the op), and a name another op already has
-    as a method (the error names both ops; ``remove_method`` frees it). Adding
-    the same op under the same name again changes nothing. Returns
-    ``method``.
+# -- sums as one node: Σ of many terms, and a neuron's Σ wᵢ·xᵢ + b (sums.py) ---------
+total_op = builtin("Σ", rules.total, Template(sum_value, lambda args, out: ["1.0"] * len(args)))
+weighted_sum_op = builtin(
+    "Σwx+b", rules.weighted_sum, Template(weighted_sum_value, weighted_sum_local, skip_zero=True)
+)
 
-    Type checkers do not see a method added this way; the op itself, called
-    as a function (``method(x)``), is typed.
-    """
-    if not callable(method):
-        raise TypeError(f"add_method: expected an op, got {type(method).__name__} {method!r:.40}")
-    shown = _name(method)
-    name = shown if name is None else name
-    if not isinstance(name, str):
-        raise TypeError(f"add_method: name must be a str, got {type(name).__name__} {name!r:.40}")
-    if not name.isidentifier() or keyword.iskeyword(name):
-        raise ValueError(f"op {shown!r}: a method's name must be an identifier, got {name!r:.40}")
-    existing = _methods.get(name)
-    if existing is method:
-        return method
-    if existing is not None:
-        other = f"op {_where(method)}"
-        if _where(existing) == _where(method):  # e.g. the same definition run twice
-            other = "another op made from a rule of the same name"
-        raise ValueError(
-            f"Value.{name} is already op {_where(existing)}; {other} cannot replace it "
-            f"(remove_method({name!r}) frees the name)"
-        )
-    taken = _taken_by(name)
-    if not taken and name.startswith("__") and name.endswith("__"):
-        taken = "a special method's name (Python's protocols read them)"
-    if taken:
-        raise ValueError(f"op {shown!r}: {name!r} is already {taken}; choose another name")
-    if (method.most if isinstance(method, Op) else contract.arity(method)[1]) < 1:
-        raise TypeError(f"op {shown!r} takes no argument, so it cannot be a method")
-    setattr(Value, name, method)
-    _methods[name] = method
-    return method
+# -- the article's functions and the activations ------------------------------------
+exp = builtin("exp", rules.exp, Template("exp({0})", ("{out}",), raises=True))
+log = builtin("log", rules.log, Template("log({0})", ("1.0 / {0}",), raises=True))
+tanh = builtin("tanh", rules.tanh, Template("tanh({0})", ("1.0 - {out} * {out}",)))
+# exp only ever of a number <= 0, as in the rule: no overflow. _z is the
+# generated code's scratch name (no label becomes a name starting with _).
+sigmoid = builtin(
+    "sigmoid",
+    rules.sigmoid,
+    Template(
+        "1.0 / (1.0 + exp(-{0})) if {0} >= 0.0 else (_z := exp({0})) / (1.0 + _z)",
+        ("{out} * (1.0 - {out})",),
+    ),
+)
+# 1 above 0 and for NaN, 0 at and below 0 (-0.0 stays -0.0).
+relu = builtin(
+    "relu",
+    rules.relu,
+    Template(
+        "0.0 if {0} < 0.0 else {0}",
+        ("0.0 if {0} <= 0.0 else 1.0",),
+        grad=("0.0 * {g} if {0} <= 0.0 else {g}",),
+        gates=True,
+    ),
+)
+# x and the slope: 1 and 0 above 0; slope and x at and below 0, and for NaN.
+leaky_relu = LeakyReLU(
+    rules.leaky_relu,
+    "leaky_relu",
+    Template(
+        "{0} if {0} > 0.0 else {1} * {0}",
+        ("1.0 if {0} > 0.0 else {1}", "0.0 if {0} > 0.0 else {0}"),
+        grad=("{g} if {0} > 0.0 else {1} * {g}", "0.0 * {g} if {0} > 0.0 else {0} * {g}"),
+    ),
+    checked=False,
+)
+OPS[leaky_relu.name] = leaky_relu
+add_method(leaky_relu)
+# max(x, 0) + ln(1 + e^-|x|); the derivative is sigmoid's expression:
+# exp only ever of a number <= 0 (e^-|x| is e^x below 0).
+softplus = builtin(
+    "softplus",
+    rules.softplus,
+    Template(
+        "({0} if {0} > 0.0 else 0.0) + log1p(exp(-fabs({0})))",
+        ("1.0 / (1.0 + exp(-{0})) if {0} >= 0.0 else (_z := exp({0})) / (1.0 + _z)",),
+    ),
+    method=True,
+)
 
-
-def remove_method(name: str) -> Callable[..., Value]:
-    """Take away the method ``name`` that ``add_method`` added; return its op.
-
-    The op itself keeps working as a function. Value's own methods (``exp``,
-    ``backward``, ...) are not ops' methods and cannot be removed.
-    """
-    removed = _methods.pop(name, None) if isinstance(name, str) else None
-    if removed is None:
-        raise ValueError(f"remove_method: Value has no op method {name!r:.40}")
-    delattr(Value, name)
-    return removed
-
-
-def _name(f: Callable[..., Value]) -> str:
-    """An op's name; a function's own name."""
-    return f.name if isinstance(f, Op) else str(getattr(f, "__name__", "op"))
-
-
-def _where(f: Callable[..., Value]) -> str:
-    """An op by name and by where its rule was defined: 'softplus' (mymodule.softplus)."""
-    rule = f.rule if isinstance(f, Op) else f
-    module = getattr(rule, "__module__", None)
-    qualname = getattr(rule, "__qualname__", None)
-    return f"{_name(f)!r} ({module}.{qualname})" if module and qualname else repr(_name(f))
-
-
-_NONE = object()  # no such attribute
-
-
-def _taken_by(name: str) -> str:
-    """What ``name`` already is on Value or one of its node kinds ('a field of Value'), or ''."""
-    kinds = [Value]
-    for kind in kinds:  # grows as it goes: every subclass, however deep
-        kinds.extend(k for k in kind.__subclasses__() if k not in kinds)
-    for kind in kinds:  # what a node of that kind sees: its class's and their bases' own
-        attribute = next((vars(k)[name] for k in kind.__mro__ if name in vars(k)), _NONE)
-        if attribute is _NONE:
-            continue
-        if inspect.ismemberdescriptor(attribute):
-            what = "a field"
-        elif isinstance(attribute, property):
-            what = "a property"
-        else:
-            what = "a method" if callable(attribute) else "an attribute"
-        return f"{what} of {kind.__name__}"
-    return ""
-
-
-def total(values: Sequence[Operand]) -> Value:
-    """Σ values as ONE node, with an edge (local derivative 1) per Value.
-
-    >>> a, b = Value(1.0), Value(2.0)
-    >>> s = total([a, b, 3.0])
-    >>> s.data, len(s.parents)
-    (6.0, 2)
-    """
-    return sum_op(*values)
+# -- the functions of Python's math module --------------------------------------------
+sqrt = builtin(
+    "sqrt",
+    math_rules.sqrt,
+    Template("sqrt({0})", ("0.5 / {out} if {out} != 0.0 else copysign(inf, {out})",), raises=True),
+    method=True,
+)
+sin = builtin("sin", math_rules.sin, Template("sin({0})", ("cos({0})",), raises=True), method=True)
+cos = builtin("cos", math_rules.cos, Template("cos({0})", ("-sin({0})",), raises=True), method=True)
+tan = builtin(
+    "tan", math_rules.tan, Template("tan({0})", ("1.0 + {out} * {out}",), raises=True), method=True
+)
+# 1/√((1-x)(1+x)), infinite at ±1; math.asin raises past them.
+asin = builtin(
+    "asin",
+    math_rules.asin,
+    Template(
+        "asin({0})",
+        ("1.0 / sqrt((1.0 - {0}) * (1.0 + {0})) if fabs({0}) != 1.0 else inf",),
+        raises=True,
+    ),
+    method=True,
+)
+acos = builtin(
+    "acos",
+    math_rules.acos,
+    Template(
+        "acos({0})",
+        ("-1.0 / sqrt((1.0 - {0}) * (1.0 + {0})) if fabs({0}) != 1.0 else -inf",),
+        raises=True,
+    ),
+    method=True,
+)
+atan = builtin(
+    "atan", math_rules.atan, Template("atan({0})", ("1.0 / (1.0 + {0} * {0})",)), method=True
+)
+# atan2(y, x): {0} is y, {1} is x. _d and _r are scratch names, as _z.
+atan2 = builtin(
+    "atan2",
+    math_rules.atan2,
+    Template("atan2({0}, {1})", (atan2_local("{1}"), atan2_local("-{0}"))),
+)
+# The derivatives cosh and sinh overflow only within a rounding of the
+# value's own limit, |x| ≈ 710.48: past |x| = 710 they are called with care.
+sinh = builtin(
+    "sinh",
+    math_rules.sinh,
+    Template("sinh({0})", ("cosh({0}) if fabs({0}) < 710.0 else cosh_or_inf({0})",), raises=True),
+    method=True,
+)
+cosh = builtin(
+    "cosh",
+    math_rules.cosh,
+    Template("cosh({0})", ("sinh({0}) if fabs({0}) < 710.0 else sinh_or_inf({0})",), raises=True),
+    method=True,
+)
+log1p = builtin(
+    "log1p",
+    math_rules.log1p,
+    Template("log1p({0})", ("1.0 / (1.0 + {0})",), raises=True),
+    method=True,
+)
+# e^x itself, not expm1(x) + 1; e^x may overflow only past x = 709.
+expm1 = builtin(
+    "expm1",
+    math_rules.expm1,
+    Template("expm1({0})", ("exp({0}) if {0} < 709.0 else exp_or_inf({0})",), raises=True),
+    method=True,
+)
+# ln 2 and ln 10 as the rules' own constants, written out.
+log2 = builtin(
+    "log2",
+    math_rules.log2,
+    Template("log2({0})", (f"1.0 / ({{0}} * {math_rules.LN2!r})",), raises=True),
+    method=True,
+)
+log10 = builtin(
+    "log10",
+    math_rules.log10,
+    Template("log10({0})", (f"1.0 / ({{0}} * {math_rules.LN10!r})",), raises=True),
+    method=True,
+)
+exp2 = builtin(
+    "exp2",
+    math_rules.exp2,
+    Template("2.0 ** {0}", (f"{{out}} * {math_rules.LN2!r}",), raises=True),
+    method=True,
+)
+# x/r and y/r, 0 at the origin; two finite numbers whose hypot is inf raise.
+hypot = builtin(
+    "hypot",
+    math_rules.hypot,
+    Template(
+        "hypot({0}, {1}) if fabs({0}) + fabs({1}) < 1e300 else checked_hypot({0}, {1})",
+        ("{0} / {out} if {out} != 0.0 else 0.0", "{1} / {out} if {out} != 0.0 else 0.0"),
+        raises=True,
+    ),
+)

@@ -126,16 +126,7 @@ def pow(x: float, y: float) -> tuple[float, tuple[float, float]]:
         out = x**y
     except OverflowError:
         raise OverflowError(f"**: {x!r} ** {y!r} overflows a float") from None
-    if y == 0.0:
-        dx = 0.0
-    else:
-        try:
-            dx = y * x ** (y - 1.0)
-        except ZeroDivisionError:  # x == ±0 and 0 < y < 1: x^(y-1) is +inf
-            dx = math.inf
-        except OverflowError:  # |x^(y-1)| past the largest float: keep its sign
-            odd = x < 0.0 and (y - 1.0) % 2.0 == 1.0
-            dx = y * (-math.inf if odd else math.inf)
+    dx = pow_dx(x, y)
     if x > 0.0:
         dy = out * math.log(x)
     elif x == 0.0 and y >= 0.0:
@@ -143,6 +134,48 @@ def pow(x: float, y: float) -> tuple[float, tuple[float, float]]:
     else:  # x < 0, or NaN in x or y
         dy = math.nan
     return out, (dx, dy)
+
+
+def pow_dx(x: float, y: float) -> float:
+    """y·x^(y-1), the derivative of x ** y in x, also where ``**`` raises.
+
+    0 at y == 0; inf at x == ±0 for 0 < y < 1 (where x^(y-1) divides by
+    zero); ±inf where x^(y-1) overflows (|x| < 1 to a power below 1, a
+    subnormal x), with the sign x^(y-1) would have. ``pow`` above and its
+    template both call it.
+
+    >>> pow_dx(0.0, 0.5), pow_dx(1e-200, -1.0), pow_dx(3.0, 2.0)
+    (inf, -inf, 6.0)
+    """
+    if y == 0.0:
+        return 0.0
+    try:
+        slope: float = y * x ** (y - 1.0)
+    except ZeroDivisionError:  # x == ±0 and 0 < y < 1: x^(y-1) is +inf
+        return math.inf
+    except OverflowError:  # |x^(y-1)| past the largest float: keep its sign
+        odd = x < 0.0 and (y - 1.0) % 2.0 == 1.0
+        return y * (-math.inf if odd else math.inf)
+    return slope
+
+
+def real_pow(x: float, y: float) -> float:
+    """x ** y where it is a real number; elsewhere an error, for ``pow``'s template.
+
+    Python's ``**`` makes a negative base to a fractional power a complex
+    number, and gives inf for ``(-inf) ** 0.5`` and ``0.0 ** -inf``: here
+    the first two are a ValueError, the last a ZeroDivisionError, as in
+    ``pow``, which then says which op failed, and where.
+
+    >>> real_pow(-8.0, 2.0), real_pow(0.0, 0.5)
+    (64.0, 0.0)
+    """
+    if x < 0.0 and math.isfinite(y) and not y.is_integer():
+        raise ValueError("math domain error: a negative base to a fractional power")
+    if x == 0.0 and y < 0.0:
+        raise ZeroDivisionError("0.0 cannot be raised to a negative power")
+    out: float = x**y
+    return out
 
 
 def mod(x: float, c: float) -> tuple[float, tuple[float, float]]:

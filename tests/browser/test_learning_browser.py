@@ -19,7 +19,8 @@ CHROMIUM = require_chromium()  # or this file is skipped
 from playwright.sync_api import Browser  # noqa: E402
 
 from nn import mazur  # noqa: E402  (after the skip: nothing to import if skipped)
-from tinygrad_bp import Learning, Stepper, cli  # noqa: E402
+from tinygrad_bp import cli  # noqa: E402
+from tinygrad_bp.show import Learning, Stepper  # noqa: E402
 
 FIRST_UPDATE = 35  # the start, 11 forward and 23 backward steps, then "update 1/8": w5
 W5_UPDATE = "w5⁺ = w5 − η·∂E_total/∂w5 = 0.4 − 0.5 × 0.082167041 = 0.358916480"

@@ -24,7 +24,9 @@ CHROMIUM = require_chromium()  # or this file is skipped
 from playwright.sync_api import Browser, expect  # noqa: E402
 
 from nn import MLP, mazur  # noqa: E402  (after the skip: nothing to import if skipped)
-from tinygrad_bp import Stepper, Value, cli, explain, topological_order  # noqa: E402
+from tinygrad_bp import Value, cli, explain  # noqa: E402
+from tinygrad_bp.graph import topological_order  # noqa: E402
+from tinygrad_bp.show import Stepper  # noqa: E402
 
 W5_STEP = 19  # 11 forward steps, then E_total .. net_o2 (7), then w5: "backward 8/23"
 W5_FIGURES = ["0.74136507", "0.186815602", "0.593269992", "0.082167041"]

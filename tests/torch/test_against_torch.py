@@ -27,7 +27,8 @@ from torch_or_skip import require_torch  # tests/support
 
 torch = require_torch("the cross-check")  # or this file is skipped
 from nn import mazur  # noqa: E402  (after the skip: nothing to import if skipped)
-from tinygrad_bp import Value, op, topological_order  # noqa: E402
+from tinygrad_bp import Value, op  # noqa: E402
+from tinygrad_bp.graph import topological_order  # noqa: E402
 
 GRAPHS = 6000  # with 35 ops, each appears in about a thousand (the summary counts them)
 

@@ -33,7 +33,7 @@ import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
-from ..engine import Op, Value
+from ..value import Op, Value
 from . import formula_syntax as syntax
 from .formula_syntax import MAX_LENGTH, MAX_NESTING, FormulaError, allowed, functions
 

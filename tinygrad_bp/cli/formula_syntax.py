@@ -15,15 +15,11 @@ builds the graph from a tree that passed.
 from __future__ import annotations
 
 import ast
-import importlib
 import keyword
 import math
-import sys
 from collections.abc import Iterable, Mapping, Sequence
-from types import ModuleType
 
-from .. import engine
-from ..engine import Op
+from ..value import OPS, Op
 
 # Long enough for any formula typed on a command line; past it the text is not read.
 MAX_LENGTH = 10_000
@@ -82,33 +78,15 @@ class FormulaError(ValueError):
 
 # -- the functions a formula may call -----------------------------------------------------
 def functions() -> dict[str, Op]:
-    """Every op a formula may call, by name: the library's ops whose names are Python names.
+    """Every op a formula may call, by name: the op table's ops whose names are Python names.
 
-    Looked up each time from the engine, the package's exports and
-    ``tinygrad_bp.functions`` (where the math module's functions live), so
-    an op added there is callable in a formula without touching this file.
+    Read from the table (``OPS``) each time, so an op added there is
+    callable in a formula without touching this file.
 
     >>> [name for name in ("exp", "log", "tanh", "sigmoid", "relu") if name in functions()]
     ['exp', 'log', 'tanh', 'sigmoid', 'relu']
     """
-    found: dict[str, Op] = {}
-    for module in _op_modules():
-        for value in vars(module).values():
-            if isinstance(value, Op) and _callable_name(value.name):
-                found.setdefault(value.name, value)
-    return dict(sorted(found.items()))
-
-
-def _op_modules() -> Iterable[ModuleType]:
-    yield engine
-    package = sys.modules.get("tinygrad_bp")
-    if package is not None:
-        yield package
-    try:
-        yield importlib.import_module("tinygrad_bp.functions")
-    except ModuleNotFoundError as e:
-        if e.name != "tinygrad_bp.functions":
-            raise  # the module is there but broken: that is worth seeing
+    return {name: op for name, op in sorted(OPS.items()) if _callable_name(name)}
 
 
 def _callable_name(name: str) -> bool:

@@ -11,12 +11,12 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..engine import Value
 from ..graph import topological_order
 from ..show.drawing import draw
 from ..show.explanation import Explainer
 from ..show.formatting import number
 from ..show.rendering import FORMATS, render
+from ..value import Value
 from .common import INTERRUPTED, _nn_module, _printable, _RefusedError
 
 

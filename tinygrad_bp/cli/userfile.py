@@ -37,7 +37,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from types import ModuleType, TracebackType
 
-from ..engine import Value
+from ..value import Value
 
 _REFERENCE = re.compile(r"^(?P<path>.+\.py)(?::(?P<function>[^:]*))?$", re.DOTALL)
 

@@ -19,7 +19,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from ..engine import Value
+from ..value import Value
 from .formatting import number
 
 Edge = tuple[Value, int]  # (child, k): the edge from child.parents[k]

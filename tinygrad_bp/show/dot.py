@@ -12,11 +12,10 @@ from typing import Any
 
 import graphviz
 
-from ..engine import Value
-from ..layer import Net
+from ..value import Value
 from .formatting import dot_text, number
 from .graph_view import GraphView
-from .neurons import WEIGHTED_SUM_OP, Neuron
+from .neurons import WEIGHTED_SUM_OP, Neuron, is_net
 from .rendering import render_bytes
 
 # Fill colours: parameters, other leaves (inputs, constants), the root,
@@ -111,7 +110,7 @@ class DotWriter:
             if v not in self.folded:
                 ids[v] = f"v{index[neuron.out if neuron is not None else v]}"
         for leaf in self.folded:
-            first = next(c for c in self.view.consumers[leaf] if isinstance(c, Net))
+            first = next(c for c in self.view.consumers[leaf] if is_net(c))
             ids[leaf] = ids[first]
         return ids
 

@@ -23,7 +23,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from ..engine import Value
+from ..value import Value
 from .dot import DotWriter, Drawing
 from .formatting import quoted, short_repr
 from .graph_view import GraphView

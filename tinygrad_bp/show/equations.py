@@ -2,8 +2,8 @@
 
 The stepper shows one per forward step. Ops written between their operands
 are infix (``x + 1``, ``y % x``); every other op is a call by its name
-(``sin(x)``, ``atan2(y, x)``). A number the node kept is written out; one it
-did not keep stands as ``…``.
+(``sin(x)``, ``atan2(y, x)``). A number among the arguments (a constant, not
+drawn) is written out.
 
 >>> from tinygrad_bp import Value
 >>> x = Value(3.0, "x")
@@ -17,27 +17,22 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 
-from .. import engine
-from ..engine import Value, WithNumber
-from ..layer import Net
-from ..ops import sum_op
+from .. import ops
+from ..value import Value
 from .formatting import printable
 
 MAX_TERMS = 12  # a forward equation lists at most this many terms or arguments
 
-# Ops written between their two operands ("*" is shown as ×); every other op
-# is written as a function of its arguments, by its name: sin(x), atan2(y, x).
-INFIX = {
-    engine.add: "+",
-    engine.sub: "-",
-    engine.mul: "×",
-    engine.div: "/",
-    engine.pow: "**",
-    engine.mod: "%",
-}
-# What stands for plain-number arguments, which are constants and get no node.
-CONSTANT = "…"
-CONSTANT_NOTE = f"({CONSTANT} stands for plain numbers: constants, which are not drawn)"
+# Ops written between their two operands, by the op table's symbol ("*" shown
+# as the article's ×); every other op is written as a function of its
+# arguments, by its name: sin(x), atan2(y, x).
+SHOWN_AS = {"*": "×"}
+
+
+def infix(op: object) -> str | None:
+    """The symbol ``op`` is written with between its operands, as shown; None for a call."""
+    symbol = getattr(op, "infix", None)
+    return None if symbol is None else SHOWN_AS.get(symbol, symbol)
 
 
 def forward_equation(v: Value, names: Mapping[Value, str], n: Callable[[float], str]) -> str:
@@ -55,67 +50,41 @@ def how_made(
     v: Value, names: Mapping[Value, str], n: Callable[[float], str]
 ) -> tuple[str, str, str]:
     """The right-hand side of ``v``'s equation in names and in numbers, and a note."""
-    ps = v.parents
     op = v.creator
-    if isinstance(v, Net) and v.b is not None and len(v.w) == len(v.x):
-        # Every operand a Value (as a layer makes them): wᵢ·xᵢ pairs and the bias.
-        pairs = list(zip(v.w, v.x))
-        symbols = joined([*(f"{names[w]}·{names[x]}" for w, x in pairs), names[v.b]], " + ")
-        numbers = joined([*(f"{n(w.data)} × {n(x.data)}" for w, x in pairs), n(v.b.data)], " + ")
-        return symbols, numbers, ""
-    if isinstance(v, WithNumber):
-        # An op of a Value and a number keeps both, in the order they came.
-        operands = v.args
-        symbols_of = [names[a] if isinstance(a, Value) else n(a) for a in operands]
-        numbers_of = [n(a.data) if isinstance(a, Value) else n(a) for a in operands]
-        if op in INFIX:
-            sym = INFIX[op]
-            return f" {sym} ".join(symbols_of), f" {sym} ".join(numbers_of), ""
-        name = op_name(v)
-        return f"{name}({', '.join(symbols_of)})", f"{name}({', '.join(numbers_of)})", ""
-    if op in INFIX and len(ps) == 2:
-        sym = INFIX[op]
+    if op is ops.weighted_sum_op:
+        # wᵢ·xᵢ pairs and the bias, as the article writes net_h1; numbers written out.
+        half = (len(v.args) - 1) // 2
+        pairs = list(zip(v.args[:half], v.args[half : 2 * half]))
+        bias = v.args[-1]
+        symbols = [f"{shown(w, names, n)}·{shown(x, names, n)}" for w, x in pairs]
+        numbers = [f"{value(w, n)} × {value(x, n)}" for w, x in pairs]
         return (
-            f"{names[ps[0]]} {sym} {names[ps[1]]}",
-            f"{n(ps[0].data)} {sym} {n(ps[1].data)}",
+            joined([*symbols, shown(bias, names, n)], " + "),
+            joined([*numbers, value(bias, n)], " + "),
             "",
         )
-    if op is engine.mul and len(ps) == 1:
-        # v = p × c: the local derivative recorded on the edge is the constant itself.
-        c = n(v.local_grads[0])
-        return f"{names[ps[0]]} × {c}", f"{n(ps[0].data)} × {c}", ""
-    if (op is engine.add or op is engine.sub) and len(ps) == 1:
-        # The sign of the local derivative says on which side the constant was.
-        sym = INFIX[op]
-        p = ps[0]
-        if op is engine.add or v.local_grads[0] > 0:
-            return (
-                f"{names[p]} {sym} {CONSTANT}",
-                f"{n(p.data)} {sym} {CONSTANT}",
-                CONSTANT_NOTE,
-            )
-        return f"{CONSTANT} - {names[p]}", f"{CONSTANT} - {n(p.data)}", CONSTANT_NOTE
-    if op is engine.neg and len(ps) == 1:
-        return f"-{names[ps[0]]}", f"-({n(ps[0].data)})", ""
-    if op is sum_op and sum((p.data for p in ps), 0.0) == v.data:
-        return (
-            joined([names[p] for p in ps], " + "),
-            joined([n(p.data) for p in ps], " + "),
-            "",
-        )
-    # A function of its arguments, by the op's name. A constant is certain
-    # where an op has fewer edges than it takes arguments (a plain number
-    # gets no edge), and where a sum or a net does not add up without one.
-    missing = op is not None and (
-        len(ps) < op.least or (op in INFIX and len(ps) < 2) or op is sum_op or isinstance(v, Net)
-    )
-    tail = [CONSTANT] if missing else []
+    # Every argument as it came, in order: a Value by its name, a number written out.
+    symbols_of = [shown(a, names, n) for a in v.args]
+    numbers_of = [value(a, n) for a in v.args]
+    symbol = infix(op)
+    if symbol is not None and len(v.args) == 2:
+        return f" {symbol} ".join(symbols_of), f" {symbol} ".join(numbers_of), ""
+    if op is ops.neg:
+        return f"-{symbols_of[0]}", f"-({numbers_of[0]})", ""
+    if op is ops.total_op:
+        return joined(symbols_of, " + "), joined(numbers_of, " + "), ""
     name = op_name(v)
-    return (
-        f"{name}({joined([*(names[p] for p in ps), *tail], ', ')})",
-        f"{name}({joined([*(n(p.data) for p in ps), *tail], ', ')})",
-        CONSTANT_NOTE if missing else "",
-    )
+    return f"{name}({joined(symbols_of, ', ')})", f"{name}({joined(numbers_of, ', ')})", ""
+
+
+def shown(a: object, names: Mapping[Value, str], n: Callable[[float], str]) -> str:
+    """An argument in an equation's first line: a Value's name, a number written out."""
+    return names[a] if isinstance(a, Value) else n(float(a))  # type: ignore[arg-type]
+
+
+def value(a: object, n: Callable[[float], str]) -> str:
+    """An argument's number, in an equation's second line."""
+    return n(a.data) if isinstance(a, Value) else n(float(a))  # type: ignore[arg-type]
 
 
 def op_name(v: Value) -> str:

@@ -44,16 +44,15 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 
-from .. import engine
-from ..engine import Op, Value
+from .. import ops
 from ..graph import topological_order
-from ..ops import sum_op
+from ..value import Op, Value
 from .derivations import Derivation, Edge, Line, Partial
 from .formatting import printable
 from .graph_view import GraphView
 
 # Ops whose edges with local derivative exactly 1 pass a gradient on unchanged.
-SUM_OPS: frozenset[Op] = frozenset({engine.add, engine.sub, sum_op})
+SUM_OPS: frozenset[Op] = frozenset({ops.add, ops.sub, ops.total_op})
 
 # The name the command line knows the text cleaner by.
 plain = printable

@@ -18,9 +18,10 @@ from __future__ import annotations
 
 import html
 import math
-import reprlib
 
-LABEL_LIMIT = 80  # a label longer than this is cut (Graphviz refuses labels past 16 KiB)
+from ..checks import LABEL_LIMIT, printable, short_repr
+
+__all__ = ["LABEL_LIMIT", "dot_text", "html_text", "number", "printable", "quoted", "short_repr"]
 
 
 def number(x: float, precision: int, *, trim: bool = False) -> str:
@@ -51,31 +52,6 @@ def number(x: float, precision: int, *, trim: bool = False) -> str:
     if "." in shown:
         shown = shown.rstrip("0").rstrip(".")
     return "0" if shown in ("-0", "") else shown
-
-
-def printable(s: str, limit: int = LABEL_LIMIT, *, lines: bool = False) -> str:
-    """``s`` with every unprintable character shown as its escape, cut at ``limit``.
-
-    Escapes (ESC, NUL), newlines, line separators and lone surrogates come
-    out as ``\\x1b``, ``\\n``, ``\\u2028``, ``\\ud800``: text a terminal, a web
-    page or UTF-8 can always take. With ``lines=True`` a newline stays a
-    newline and a tab becomes a space (a label drawn on several lines).
-    """
-    if len(s) > limit:
-        s = s[: limit - 1] + "…"
-    if s.isprintable():
-        return s
-    return "".join(_visible(ch, lines) for ch in s)
-
-
-def _visible(ch: str, lines: bool) -> str:
-    if ch.isprintable():
-        return ch
-    if lines and ch == "\n":
-        return ch
-    if lines and ch == "\t":
-        return " "
-    return repr(ch)[1:-1]  # '\x1b' for ESC, '\u2028' for a line separator
 
 
 def dot_text(s: str, limit: int = LABEL_LIMIT) -> str:
@@ -109,14 +85,3 @@ def quoted(s: str, limit: int = LABEL_LIMIT) -> str:
     "'w5\\\\x1b[31m'"
     """
     return f"'{printable(s, limit)}'"
-
-
-def short_repr(x: object, limit: int = 40) -> str:
-    """A repr short enough for a one-line message (long strings and lists are cut).
-
-    >>> short_repr(list(range(100)))
-    '[0, 1, 2, 3, 4, 5, ...]'
-    """
-    shorten = reprlib.Repr()
-    shorten.maxstring = shorten.maxother = limit
-    return printable(shorten.repr(x), limit * 2)

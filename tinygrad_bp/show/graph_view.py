@@ -14,8 +14,8 @@ is that walk done once and shared between them.
 
 from __future__ import annotations
 
-from ..engine import Value
 from ..graph import topological_order
+from ..value import Value
 from .formatting import printable, quoted
 
 

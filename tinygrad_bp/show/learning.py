@@ -44,11 +44,9 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from .. import contract
-from ..engine import Value
 from ..graph import topological_order
-from ..tracing.codegen import _operands
 from ..tracing.tracer import TraceError, trace
+from ..value import Value
 from .formatting import number
 
 __all__ = ["Learning", "LearningView", "Run", "sample_points"]
@@ -146,10 +144,9 @@ def replay(
             continue  # a leaf
         xs = [
             (values[a] if a in values else a.data) if isinstance(a, Value) else float(a)
-            for a in _operands(node)
+            for a in node.args
         ]
-        run = contract.run_checked if op.checked else contract.run_trusted
-        values[node] = run(op.rule, op.name, xs)[0]
+        values[node] = op.run(*xs)[0]
     return values
 
 

@@ -1,4 +1,4 @@
-"""The neurons in a graph, found by node kind: a ``Net`` and the activation over it.
+"""The neurons in a graph: a net Σ wᵢ·xᵢ + b and the activation over it.
 
 The collapsed drawing and the stepper show each neuron as one node, with
 its weights and bias folded into it, as a diagram of a network does.
@@ -16,24 +16,29 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from .. import engine
-from ..engine import Value
-from ..layer import Net, weighted_sum_op
+from .. import ops
+from ..sums import net_parts
+from ..value import Value
 from .graph_view import GraphView
 
-# What a neuron's net shows as (the op that makes every Net), and the
-# activations whose node over a Net makes a neuron in the collapsed view.
-WEIGHTED_SUM_OP = weighted_sum_op.name
-ACTIVATIONS = frozenset({engine.sigmoid, engine.tanh, engine.relu})
+# What a neuron's net shows as (the op of every weighted sum), and the
+# activations whose node over a net makes a neuron in the collapsed view.
+WEIGHTED_SUM_OP = ops.weighted_sum_op.name
+ACTIVATIONS = frozenset({ops.sigmoid, ops.tanh, ops.relu})
+
+
+def is_net(node: Value) -> bool:
+    """Whether ``node`` is a neuron's net input Σ wᵢ·xᵢ + b (made by ``weighted_sum``)."""
+    return node.creator is ops.weighted_sum_op
 
 
 class Neuron:
-    """A neuron in the collapsed view: its Net, the activation over it (or the
-    Net again) and how many of the Net's edges come from folded parameters."""
+    """A neuron in the collapsed view: its net, the activation over it (or the
+    net again) and how many of the net's edges come from folded parameters."""
 
     __slots__ = ("net", "out", "params")
 
-    def __init__(self, net: Net, out: Value) -> None:
+    def __init__(self, net: Value, out: Value) -> None:
         self.net = net
         self.out = out
         self.params = 0
@@ -42,16 +47,16 @@ class Neuron:
 def find_neurons(view: GraphView) -> tuple[dict[Value, Neuron], set[Value]]:
     """The neurons of a graph, by node kind: which neuron shows each node, and the folded leaves.
 
-    A neuron is a ``Net`` with, when its one consumer is an activation of it
+    A neuron is a net (``is_net``) with, when its one consumer is an activation of it
     (``sigmoid``, ``tanh``, ``relu``), that activation as its output. A leaf
-    is folded into the neurons when it enters at least one Net and every Net
+    is folded into the neurons when it enters at least one net and every net
     it enters takes it as a weight or the bias, never as an input; it may
     feed other nodes too (a regularizer such as ``l2(model.parameters())``),
     whose edges are then drawn from the neuron.
     """
     shown: dict[Value, Neuron] = {}
     for node in view.order:
-        if not isinstance(node, Net):
+        if not is_net(node):
             continue
         users = view.consumers[node]
         out: Value = node
@@ -67,10 +72,8 @@ def find_neurons(view: GraphView) -> tuple[dict[Value, Neuron], set[Value]]:
 
 
 def _folds(leaf: Value, consumers: Iterable[Value]) -> bool:
-    nets = [c for c in consumers if isinstance(c, Net)]
-    return bool(nets) and all(
-        leaf not in net.x and (leaf in net.w or leaf is net.b) for net in nets
-    )
+    parts = [net_parts(c) for c in consumers if is_net(c)]
+    return bool(parts) and all(leaf not in x and (leaf in w or leaf is b) for w, x, b in parts)
 
 
 def collapsed_size(view: GraphView, shown: dict[Value, Neuron], folded: set[Value]) -> int:

@@ -53,7 +53,7 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
-from ..engine import Value
+from ..value import Value
 from .dot import Drawing
 from .drawing import DEFAULT_MAX_NODES, draw_view
 from .explanation import Explainer

@@ -19,7 +19,7 @@ from collections import deque
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
-from ..engine import Value
+from ..value import Value
 from .derivations import Derivation, Line
 from .dot import Drawing
 from .equations import forward_equation, op_name

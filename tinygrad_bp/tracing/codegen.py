@@ -23,11 +23,10 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from .. import contract, rules
-from ..engine import Op, Operand, Value
-from ..layer import Net
-from ..walk import walk
-from .templates import FUNCTIONS, TEMPLATES, Template
+from .. import checks
+from ..expressions import FUNCTIONS, Template, literal
+from ..ops import weighted_sum_op
+from ..value import Op, Operand, Value, walk
 
 
 class TraceError(Exception):
@@ -94,16 +93,6 @@ class _Names:
                 return name
 
 
-def literal(x: float) -> str:
-    """A float as exact source text: ``repr``, negative ones in parentheses.
-
-    >>> literal(0.1), literal(-2.0), literal(float("-inf")), literal(float("nan"))
-    ('0.1', '(-2.0)', '(-inf)', 'nan')
-    """
-    text = repr(float(x))  # inf and nan are names the generated code is given
-    return f"({text})" if text.startswith("-") else text
-
-
 @functools.lru_cache(maxsize=1024)
 def _binds_tighter_than_times(expression: str) -> bool:
     """Whether ``expression * g`` multiplies the whole expression by g."""
@@ -127,18 +116,6 @@ def _times(d: str, g: str) -> str:
 # -- reading the graph ---------------------------------------------------------------------
 
 
-def _operands(node: Value) -> tuple[Operand, ...]:
-    """The arguments the node's op was called with, constants included, in order."""
-    if isinstance(node, Net):
-        if node.args is not None:
-            return node.args
-        inputs: tuple[Operand, ...] = node.x if node.x else node.dw  # Values, or their floats
-        return (*node.w, *inputs, node.b)  # type: ignore[arg-type]
-    if node.args is not None:
-        return node.args
-    return node.parents
-
-
 @dataclass
 class _Step:
     """One op node: how the generated code computes it and passes its gradient on."""
@@ -153,7 +130,7 @@ class _Step:
     locals: list[str] = field(default_factory=list)  # a rule call's derivative variables
 
 
-def _graph(roots: Sequence[Value]) -> tuple[list[Value], list[Value], list[list[Value]]]:
+def graph_nodes(roots: Sequence[Value]) -> tuple[list[Value], list[Value], list[list[Value]]]:
     """The op nodes of all ``roots``, parents first, and their leaves, each once; and
     each root's own ``walk`` order (the order of its backward pass)."""
     order: list[Value] = []
@@ -161,29 +138,25 @@ def _graph(roots: Sequence[Value]) -> tuple[list[Value], list[Value], list[list[
     walks: list[list[Value]] = []
     seen: set[Value] = set()
     for root in roots:
-        o, lv = walk(root)
-        walks.append(o)
-        for n in o:
+        nodes = walk(root)
+        walks.append([n for n in nodes if n.creator is not None])
+        for n in nodes:
             if n not in seen:
                 seen.add(n)
-                order.append(n)
-        for n in lv:
-            if n not in seen:
-                seen.add(n)
-                leaves.append(n)
+                (order if n.creator is not None else leaves).append(n)
     return order, leaves, walks
 
 
-def _gated(order: Sequence[Value]) -> set[Value]:
+def gated_nodes(order: Sequence[Value]) -> set[Value]:
     """The nodes whose every reader gates: a relu or a rule call, whose derivative is often 0."""
     readers: dict[Value, list[Value]] = {}
     for n in order:
-        for a in _operands(n):
+        for a in n.args:
             if isinstance(a, Value):
                 readers.setdefault(a, []).append(n)
 
     def gates(reader: Value) -> bool:
-        template = TEMPLATES.get(reader.creator.rule) if reader.creator is not None else None
+        template = reader.creator.template if reader.creator is not None else None
         return template is None or template.gates
 
     return {n for n in order if n in readers and all(map(gates, readers[n]))}
@@ -192,7 +165,7 @@ def _gated(order: Sequence[Value]) -> set[Value]:
 # -- writing the code ----------------------------------------------------------------------
 
 
-class _Writer:
+class Writer:
     """Source text for one pass over a traced graph."""
 
     def __init__(self, reserved: Iterable[str]) -> None:
@@ -222,7 +195,7 @@ class _Writer:
         return self.grad_of[node]
 
     def code(self, x: Operand) -> str:
-        return self.name_of[x] if isinstance(x, Value) else literal(contract.to_float(x, "trace"))
+        return self.name_of[x] if isinstance(x, Value) else literal(checks.to_float(x, "trace"))
 
     def rule_name(self, op: Op) -> str:
         key = id(op.rule)
@@ -238,11 +211,11 @@ class _Writer:
         """Name ``node`` and describe how it is computed (its parents named already)."""
         op = node.creator
         assert op is not None
-        operands = _operands(node)
-        template = TEMPLATES.get(op.rule)
+        operands = node.args
+        template = op.template
         constant = not any(isinstance(a, Value) for a in operands)
         fallback = identifier(str(getattr(op.rule, "__name__", "")), identifier(op.name, "t"))
-        if op.rule is rules.weighted_sum:
+        if op is weighted_sum_op:
             fallback = "net"
         if template is None and not constant:
             self.rule_name(op)  # named before its nodes: the call reads as the rule
@@ -279,10 +252,10 @@ class _Writer:
         return f"{step.name}, ({inner}) = {call}"
 
 
-class _Backward:
+class Backward:
     """The backward pass's statements, each gradient defined before it is added to."""
 
-    def __init__(self, writer: _Writer, needs: set[Value], defined: set[str]) -> None:
+    def __init__(self, writer: Writer, needs: set[Value], defined: set[str]) -> None:
         self.w = writer
         self.needs = needs
         self.defined = set(defined)  # gradient variables that exist at this point
@@ -333,7 +306,8 @@ class _Backward:
                 written = _times(d, g)
             self.add(parent, written, block)
         if block:
-            # Nothing flows back through a net whose gradient is 0, as in Net.backprop.
+            # Nothing flows back through a net whose gradient is 0: adding 0 · d, d finite
+            # (the net's value is), would change no gradient's bits, so skip the work.
             self.lines.append(f"if {g} != 0.0 or not isfinite({step.name}):")
             self.lines += ["    " + line for line in block]
 
@@ -341,7 +315,7 @@ class _Backward:
 _NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 
 
-def _without_dead_stores(lines: list[str], names: set[str]) -> list[str]:
+def without_dead_stores(lines: list[str], names: set[str]) -> list[str]:
     """``lines`` without the assignments to ``names`` that no other line reads."""
     code = [line for line in lines if not line.lstrip().startswith("#")]
     uses = Counter(n for line in code for n in _NAME.findall(line))
@@ -359,7 +333,7 @@ def _without_dead_stores(lines: list[str], names: set[str]) -> list[str]:
         kept = [line for k, line in enumerate(kept) if k not in set(dead)]
 
 
-def _called(writer: _Writer) -> list[str]:
+def called_rules(writer: Writer) -> list[str]:
     """A comment naming the ops whose rules are called, not written out."""
     if not writer.called:
         return []
@@ -372,7 +346,7 @@ def _called(writer: _Writer) -> list[str]:
     return [f"# Called through their rules, as the engine calls them: {', '.join(shown)}"]
 
 
-def _indent(lines: Iterable[str], level: int) -> list[str]:
+def indent(lines: Iterable[str], level: int) -> list[str]:
     return ["    " * level + line for line in lines]
 
 
@@ -380,7 +354,7 @@ def _indent(lines: Iterable[str], level: int) -> list[str]:
 
 
 @dataclass
-class _Parts:
+class Parts:
     """A pass's source in pieces, for the function (or loop) around it."""
 
     loads: list[str]  # the leaves' values into local variables

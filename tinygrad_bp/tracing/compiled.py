@@ -18,28 +18,27 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
-from ..engine import Value
+from ..expressions import FUNCTIONS
+from ..value import Value
 from .codegen import (
     RESERVED,
     SPELLED_OUT,
+    Backward,
+    Parts,
     TraceError,
-    _Backward,
-    _called,
-    _gated,
-    _indent,
-    _operands,
-    _Parts,
-    _without_dead_stores,
-    _Writer,
+    Writer,
+    called_rules,
+    gated_nodes,
     identifier,
+    indent,
+    without_dead_stores,
 )
-from .templates import FUNCTIONS
 
 if TYPE_CHECKING:  # type hints only: trace.py imports this module
     from .tracer import Traced
 
 
-def write_parts(t: Traced, writer: _Writer, sgd: Sequence[Value] | None = None) -> _Parts:
+def write_parts(t: Traced, writer: Writer, sgd: Sequence[Value] | None = None) -> Parts:
     """The pieces of ``t``'s pass; with ``sgd``, only those parameters get gradients."""
     per_example = t.example is not None
     index = {leaf: k for k, leaf in enumerate(t.leaves)}
@@ -53,7 +52,7 @@ def write_parts(t: Traced, writer: _Writer, sgd: Sequence[Value] | None = None) 
     wanted = set(sgd) if sgd is not None else set(t.leaves)
     needs: set[Value] = set(wanted)
     for n in t.order:
-        if any(isinstance(a, Value) and a in needs for a in _operands(n)):
+        if any(isinstance(a, Value) and a in needs for a in n.args):
             needs.add(n)
     names = [writer.name_of[leaf] for leaf in t.leaves]
     if len(names) <= SPELLED_OUT:
@@ -72,8 +71,8 @@ def write_parts(t: Traced, writer: _Writer, sgd: Sequence[Value] | None = None) 
             body.append(f"outputs.append(({', '.join(extra)}))")
     # Summed over the examples, a leaf's gradient is defined before the loop.
     leaf_grads = {writer.grad(leaf) for leaf in t.leaves if leaf in wanted}
-    back = _Backward(writer, needs, leaf_grads if per_example else set())
-    back.gated = gated = _gated(t.order)
+    back = Backward(writer, needs, leaf_grads if per_example else set())
+    back.gated = gated = gated_nodes(t.order)
     back.lines.append(f"# The backward pass: g_x is ∂{root}/∂x, its children first")
     if t.root in needs:
         back.add(t.root, "seed" if per_example else "1.0")
@@ -88,7 +87,7 @@ def write_parts(t: Traced, writer: _Writer, sgd: Sequence[Value] | None = None) 
         pen_order = t.penalty_order
         penalty.append("# The terms of the parameters alone, once, first")
         penalty += [writer.forward(writer.steps[n], needs) for n in pen_order]
-        pb = _Backward(writer, needs, leaf_grads)
+        pb = Backward(writer, needs, leaf_grads)
         pb.gated = gated
         if t.penalty in needs:
             pb.add(t.penalty, "1.0")
@@ -97,10 +96,10 @@ def write_parts(t: Traced, writer: _Writer, sgd: Sequence[Value] | None = None) 
                     pb.node(writer.steps[n])
         penalty += pb.lines
         defined = defined | pb.defined
-    return _Parts(loads, body, penalty, defined, index)
+    return Parts(loads, body, penalty, defined, index)
 
 
-def loop_target(t: Traced, writer: _Writer) -> str:
+def loop_target(t: Traced, writer: Writer) -> str:
     """What the loop over the examples unpacks each example into: the inputs' names."""
     parts = []
     for item in t.example or ():
@@ -116,11 +115,11 @@ def loop_target(t: Traced, writer: _Writer) -> str:
 
 def pass_function(t: Traced) -> tuple[str, Callable[..., Any]]:
     """The source of ``t``'s pass and the function compiled from it."""
-    writer = _Writer(RESERVED)
+    writer = Writer(RESERVED)
     parts = write_parts(t, writer)
     root = writer.name_of[t.root]
     name = writer.reserve(identifier(t.fn_name or root, "root") + "_pass")
-    lines = [*_called(writer), "# The values of the leaves now", *parts.loads]
+    lines = [*called_rules(writer), "# The values of the leaves now", *parts.loads]
     if t.example is None:
         lines += parts.body
     else:
@@ -131,7 +130,7 @@ def pass_function(t: Traced) -> tuple[str, Callable[..., Any]]:
         lines += ["terms = []", "outputs = []"]
         lines.append("# The last example first, as backward() meets them in the graph of the batch")
         lines.append(f"for {loop_target(t, writer)} in reversed(examples):")
-        lines += _indent(parts.body, 1)
+        lines += indent(parts.body, 1)
     lines.append("# The leaves accumulate, as backward() does")
     grads = [writer.grad(leaf) for leaf in t.leaves]
     if len(grads) <= SPELLED_OUT:
@@ -147,7 +146,7 @@ def pass_function(t: Traced) -> tuple[str, Callable[..., Any]]:
         pen = writer.name_of[t.penalty] if t.penalty is not None else "0.0"
         lines.append(f"return terms, {pen}, outputs")
         signature = "leaves, examples, seed"
-    source = "\n".join([f"def {name}({signature}):", *_indent(lines, 1)]) + "\n"
+    source = "\n".join([f"def {name}({signature}):", *indent(lines, 1)]) + "\n"
     return source, compile_function(source, name, writer.rules)
 
 
@@ -166,7 +165,7 @@ def sgd_function(
                 f"parameter {k}{label} is not a leaf of the traced graph (replaced since "
                 "the trace?); trace the graph again"
             )
-    writer = _Writer(RESERVED)
+    writer = Writer(RESERVED)
     parts = write_parts(t, writer, sgd=params)
     root = writer.name_of[t.root]
     name = writer.reserve(identifier(t.fn_name or root, "root") + "_sgd")
@@ -180,7 +179,7 @@ def sgd_function(
         if step.template is not None and not step.template.raises
     }
     dead = (set(writer.grad_of.values()) | pure) - set(grads) - set(values)
-    body = _without_dead_stores(parts.body, dead)
+    body = without_dead_stores(parts.body, dead)
     update = ["# Every parameter at once: p⁺ = p − lr·∂/∂p"]
     update += [f"{p} -= lr * {g}" for p, g in zip(values, grads)]
     if checked:
@@ -191,12 +190,12 @@ def sgd_function(
             "    break",
         ]
     lines = [
-        *_called(writer),
+        *called_rules(writer),
         "# The values of the leaves: the parameters change, the rest are constants",
         *parts.loads,
         "done = 0",
         "for done in range(steps):",
-        *_indent([*body, *update], 1),
+        *indent([*body, *update], 1),
         "else:",
         "    done = steps",
     ]
@@ -219,7 +218,7 @@ def sgd_function(
             "    leaves[_k].grad = _g",
         ]
     lines.append("return done")
-    source = "\n".join([f"def {name}(leaves, steps, lr):", *_indent(lines, 1)]) + "\n"
+    source = "\n".join([f"def {name}(leaves, steps, lr):", *indent(lines, 1)]) + "\n"
     return source, compile_function(source, name, writer.rules)
 
 
@@ -235,7 +234,7 @@ def forget_compiled() -> None:
 def compile_function(
     source: str, name: str, rules: dict[str, Callable[..., Any]]
 ) -> Callable[..., Any]:
-    """Compile source that ``_Writer`` generated; the namespace holds only what it calls."""
+    """Compile source that ``Writer`` generated; the namespace holds only what it calls."""
     code = _compiled.get(source)
     if code is None:
         code = compile(source, f"<trace {name}>", "exec")

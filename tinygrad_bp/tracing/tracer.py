@@ -58,10 +58,9 @@ import inspect
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
-from .. import contract, grad_mode
-from ..engine import Operand, Value
-from ..walk import walk
-from .codegen import TraceError, _graph, _operands, identifier
+from .. import checks, grad_mode
+from ..value import Operand, Value, walk
+from .codegen import TraceError, graph_nodes, identifier
 from .compiled import forget_compiled, pass_function, sgd_function
 
 __all__ = ["trace", "Traced", "TraceError", "forget_compiled"]
@@ -101,21 +100,21 @@ class Traced:
             flat += [item] if isinstance(item, Value) else list(item)
         self.inputs: tuple[Value, ...] = tuple(flat)
         self.outputs: list[Any] = []  # a function's extra outputs, one per example, last call
-        order, leaves, walks = _graph([*roots, *([penalty] if penalty is not None else [])])
+        order, leaves, walks = graph_nodes([*roots, *([penalty] if penalty is not None else [])])
         self.term_order = walks[0]
         self.penalty_order = walks[-1] if penalty is not None else []
         in_roots = {n for w in walks[: len(roots)] for n in w}
         self.main = [n for n in order if n in in_roots]  # computed once per example
         is_input = set(self.inputs)
         if penalty is not None:
-            pen_leaves = walk(penalty)[1] if not self.penalty_order else []
-            reads = {a for n in self.penalty_order for a in _operands(n) if isinstance(a, Value)}
+            pen_leaves = walk(penalty) if not self.penalty_order else []  # a leaf: itself
+            reads = {a for n in self.penalty_order for a in n.args if isinstance(a, Value)}
             if is_input & (reads | set(pen_leaves) | {penalty}):
                 raise TraceError(
                     "the penalty depends on the example; it must be of the parameters alone"
                 )
         # The leaves in the order the forward pass first reads them.
-        first_read = [a for n in order for a in _operands(n) if isinstance(a, Value)]
+        first_read = [a for n in order for a in n.args if isinstance(a, Value)]
         ordered = dict.fromkeys(a for a in [*first_read, *leaves] if a.creator is None)
         self.leaves: tuple[Value, ...] = tuple(n for n in ordered if n not in is_input)
         self.order = order
@@ -127,7 +126,7 @@ class Traced:
     # -- the structure, to tell whether the graph changed
     @staticmethod
     def _structure(order: list[Value]) -> list[tuple[Any, ...]]:
-        return [(n, n.creator, _operands(n)) for n in order]
+        return [(n, n.creator, n.args, n.parents) for n in order]
 
     def check(self) -> None:
         """Raise TraceError if the graph is no longer the one traced.
@@ -137,14 +136,14 @@ class Traced:
         but a walk: call it when something may have changed the graph.
         """
         roots = [*self.roots, *([self.penalty] if self.penalty is not None else [])]
-        now = self._structure(_graph(roots)[0])
+        now = self._structure(graph_nodes(roots)[0])
         if len(now) != len(self._shape):
             raise TraceError(
                 f"the graph has changed since it was traced: {len(now)} nodes, "
                 f"traced with {len(self._shape)}; trace it again"
             )
         for k, (a, b) in enumerate(zip(now, self._shape)):
-            if a[0] is not b[0] or a[1] is not b[1] or not _same(a[2], b[2]):
+            if a[0] is not b[0] or a[1] is not b[1] or not _same(a[2], b[2]) or a[3] != b[3]:
                 what = a[0].label or a[0].op
                 raise TraceError(
                     f"the graph has changed since it was traced, at node {k} ({what!r}): "
@@ -276,7 +275,7 @@ class Traced:
         for j, (item, arg) in enumerate(zip(structure, args)):
             where = f"example {k}, argument {j}"
             if isinstance(item, Value):
-                values[item] = contract.to_float(arg, where)
+                values[item] = checks.to_float(arg, where)
                 continue
             numbers = list(arg)
             if len(numbers) != len(item):
@@ -284,7 +283,7 @@ class Traced:
                     f"{where}: expected {len(item)} numbers, as traced, got {len(numbers)}"
                 )
             for v, x in zip(item, numbers):
-                values[v] = contract.to_float(x, where)
+                values[v] = checks.to_float(x, where)
         return values
 
     def _replay(self, values: dict[Value, float]) -> None:
@@ -293,10 +292,9 @@ class Traced:
             assert op is not None
             xs = [
                 (values[a] if a in values else a.data) if isinstance(a, Value) else float(a)
-                for a in _operands(node)
+                for a in node.args
             ]
-            run = contract.run_checked if op.checked else contract.run_trusted
-            values[node] = run(op.rule, op.name, xs)[0]
+            values[node] = op.run(*xs)[0]
 
 
 def _same(a: tuple[Operand, ...], b: tuple[Operand, ...]) -> bool:

@@ -1,4 +1,6 @@
-"""What a rule must be: how many floats it takes, and what it returns.
+"""Checks at the boundary: a number where one is due, what a rule must be, text made printable.
+
+What a rule must be: how many floats it takes, and what it returns.
 
 A rule takes plain floats and returns ``(value, local_derivatives)``: a
 float, and one float per input. Built-in rules are tested to keep this; a
@@ -9,7 +11,7 @@ named where it happens rather than deep inside ``backward()``.
 ...     return x * x, (2 * x,)
 >>> arity(square)
 (1, 1)
->>> run_checked(square, "square", [3.0])
+>>> checked_result("square", square(3.0), 1)
 (9.0, (6.0,))
 """
 
@@ -19,9 +21,21 @@ import inspect
 import numbers
 import reprlib
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from operator import countOf
+from typing import Any, Protocol
 
+
+class CheckedOp(Protocol):
+    """What ``run_checked`` reads of an op (``value.Op``)."""
+
+    name: str
+    rule: Callable[..., Any]
+    least: int
+    most: int
+
+
+LABEL_LIMIT = 80  # a label longer than this is cut (Graphviz refuses labels past 16 KiB)
 ANY = sys.maxsize  # the most arguments of a rule that takes any number
 
 
@@ -66,12 +80,12 @@ def arity_error(name: str, takes: tuple[int, int], n: int) -> str:
     return f"op {name!r} takes {count} argument{'' if count == '1' else 's'}, got {n}"
 
 
-def run_checked(
-    rule: Callable[..., object], name: str, xs: Sequence[float]
-) -> tuple[float, tuple[float, ...]]:
-    """``rule(*xs)``, its result checked, its arithmetic errors naming the op and the inputs."""
+def run_checked(op: CheckedOp, *xs: float) -> tuple[float, tuple[float, ...]]:
+    """``op.rule(*xs)`` for a user's op: its result checked, and an arithmetic error
+    naming the op and the inputs (the count of arguments is checked by the call)."""
+    name = op.name
     try:
-        result = rule(*xs)
+        result = op.rule(*xs)
     except (ArithmeticError, ValueError) as error:
         # math.exp(710) says only "math range error": say which op, and where.
         # A user's own exception type passes through as it is.
@@ -80,13 +94,6 @@ def run_checked(
             raise type(error)(f"op {name!r} at {at}: {error}") from error
         raise
     return checked_result(name, result, len(xs))
-
-
-def run_trusted(
-    rule: Callable[..., tuple[float, Sequence[float]]], name: str, xs: Sequence[float]
-) -> tuple[float, Sequence[float]]:
-    """``rule(*xs)`` as it is: a built-in rule, tested instead of checked."""
-    return rule(*xs)
 
 
 def checked_result(name: str, result: object, n: int) -> tuple[float, tuple[float, ...]]:
@@ -123,3 +130,39 @@ def checked_result(name: str, result: object, n: int) -> tuple[float, tuple[floa
                 f"for input {i}; expected a real number"
             )
     return float(value), tuple(float(d) for d in local)
+
+
+def printable(s: str, limit: int = LABEL_LIMIT, *, lines: bool = False) -> str:
+    """``s`` with every unprintable character shown as its escape, cut at ``limit``.
+
+    Escapes (ESC, NUL), newlines, line separators and lone surrogates come
+    out as ``\\x1b``, ``\\n``, ``\\u2028``, ``\\ud800``: text a terminal, a web
+    page or UTF-8 can always take. With ``lines=True`` a newline stays a
+    newline and a tab becomes a space (a label drawn on several lines).
+    """
+    if len(s) > limit:
+        s = s[: limit - 1] + "…"
+    if s.isprintable():
+        return s
+    return "".join(_visible(ch, lines) for ch in s)
+
+
+def _visible(ch: str, lines: bool) -> str:
+    if ch.isprintable():
+        return ch
+    if lines and ch == "\n":
+        return ch
+    if lines and ch == "\t":
+        return " "
+    return repr(ch)[1:-1]  # '\x1b' for ESC, '\u2028' for a line separator
+
+
+def short_repr(x: object, limit: int = 40) -> str:
+    """A repr short enough for a one-line message (long strings and lists are cut).
+
+    >>> short_repr(list(range(100)))
+    '[0, 1, 2, 3, 4, 5, ...]'
+    """
+    shorten = reprlib.Repr()
+    shorten.maxstring = shorten.maxother = limit
+    return printable(shorten.repr(x), limit * 2)

@@ -18,7 +18,7 @@ True
 >>> gradcheck(lambda a: bad_softplus(a * 2), [0.3])  # doctest: +ELLIPSIS
 Traceback (most recent call last):
     ...
-tinygrad_bp.gradcheck.GradcheckError: gradcheck: 1 of 1 inputs disagree ...
+tinygrad_bp.finite_differences.GradcheckError: gradcheck: 1 of 1 inputs disagree ...
   input 0: analytic 1.8221188..., numeric 1.2913126...; difference 0.531
 """
 
@@ -29,10 +29,10 @@ import numbers
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-from .engine import Value
+from .checks import short_repr
 from .grad_mode import is_grad_enabled, no_grad
 from .graph import grad
-from .show.formatting import short_repr
+from .value import Value
 
 
 @dataclass(frozen=True)
