@@ -257,7 +257,7 @@ def test_a_built_in_methods_name_is_taken_by_its_op(methods: None) -> None:
         ("__init__", "a method of Value"),
         ("__slots__", "an attribute of Value"),
         ("__class__", "an attribute of Value"),
-        ("args", "a field of Value"),
+        ("args", "a property of Value"),
         ("local_grads", "a field of Value"),
         ("creator", "a field of Value"),
     ],

@@ -45,9 +45,9 @@ class Value:
     root with respect to it, ``label`` a name for drawings and explanations.
     A node made by an op also has ``creator`` (the ``Op``; ``op`` is its
     name), ``parents`` (the Values among its arguments, in order: ``a * a``
-    has ``a`` twice), ``local_grads`` (∂self/∂parent for each parent) and
-    ``args`` (every argument, numbers included: a number is a constant and
-    gets no edge).
+    has ``a`` twice) and ``local_grads`` (∂self/∂parent for each parent).
+    ``args`` are the arguments the op was given: its parents, unless there
+    were numbers among them (``WithNumbers``).
 
     ``==`` and ``hash()`` are identity, so Values can be dict keys and set
     members; ``<`` and the other comparisons compare ``.data``.
@@ -58,23 +58,27 @@ class Value:
     ('*', ['x', 'x'], (3.0, 3.0))
     """
 
-    __slots__ = ("data", "grad", "label", "creator", "parents", "local_grads", "args")
+    __slots__ = ("data", "grad", "label", "creator", "parents", "local_grads")
     creator: Op | None
     parents: tuple[Value, ...]
     local_grads: Sequence[float]
-    args: tuple[Operand, ...]
 
     def __init__(self, data: float, label: str = "") -> None:
         self.data = data if type(data) is float else to_float(data, "Value")
         self.grad = 0.0
         self.label = label if isinstance(label, str) else _label_error(label)
-        self.creator, self.args = None, ()  # a leaf: made by no op, of no arguments
+        self.creator = None  # a leaf: made by no op
         self.parents, self.local_grads = (), ()
 
     @property
     def op(self) -> str:
         """The name of the op that made this node ('' for a leaf)."""
         return "" if self.creator is None else self.creator.name
+
+    @property
+    def args(self) -> tuple[Operand, ...]:
+        """The arguments the op was given: here its parents (``WithNumbers`` keeps numbers too)."""
+        return self.parents
 
     def __repr__(self) -> str:
         extra = "".join(f", {k}={v!r}" for k, v in (("label", self.label), ("op", self.op)) if v)
@@ -207,6 +211,32 @@ def walk(root: Value) -> list[Value]:
     return list(placed)
 
 
+class WithNumbers(Value):
+    """A node of an op given numbers as well as Values (``x * 2``, ``2 ** x``): a number is a
+    constant, so it gets no edge; the node keeps every argument in ``args``, for the trace
+    and the equations, and its parents are the Values among them.
+
+    >>> x = Value(3.0, "x")
+    >>> y = 2.0 * x
+    >>> y.args, y.parents == (x,), y.local_grads
+    ((2.0, Value(data=3.0, grad=0.0, label='x')), True, (2.0,))
+    """
+
+    __slots__ = ("args",)
+    args: tuple[Operand, ...]
+
+    def __init__(
+        self, op: Op, data: float, args: tuple[Operand, ...], local: Sequence[float]
+    ) -> None:
+        self.data, self.grad, self.label = data, 0.0, ""
+        self.creator, self.args = op, args
+        self.local_grads = tuple([d for a, d in zip(args, local) if isinstance(a, Value)])
+
+    @property  # computed, not kept: a tuple fewer for each such node
+    def parents(self) -> tuple[Value, ...]:  # type: ignore[override]
+        return tuple([a for a in self.args if isinstance(a, Value)])
+
+
 class Op:
     """An op on Values: a named rule on plain floats (``rules.py``), and how to write it.
 
@@ -253,13 +283,13 @@ class Op:
             raise TypeError(checks.arity_error(self.name, (self.least, self.most), len(args)))
         xs = [a.data if isinstance(a, Value) else to_float(a, self.name) for a in args]
         data, local = self.run(*xs)
+        if not grad_mode.enabled:
+            return Value(data)
+        parents = tuple([a for a in args if isinstance(a, Value)])
+        if len(parents) < len(args):  # numbers among them: constants, with no edge
+            return WithNumbers(self, data, args, local)
         node = Value(data)
-        if grad_mode.enabled:
-            parents = tuple([a for a in args if isinstance(a, Value)])
-            if len(parents) < len(args):  # the numbers among them are constants: no edge
-                local = tuple([d for a, d in zip(args, local) if isinstance(a, Value)])
-            node.creator, node.parents, node.local_grads = self, parents, local
-            node.args = args if len(parents) < len(args) else parents  # one tuple, not two
+        node.creator, node.parents, node.local_grads = self, parents, local
         return node
 
     def __repr__(self) -> str:

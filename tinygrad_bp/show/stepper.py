@@ -32,7 +32,8 @@ lets only its own script run.
 The graph is sorted once (a ``GraphView``) and shared by the drawing, the
 explanations and the steps.
 
->>> from tinygrad_bp import Value, Stepper
+>>> from tinygrad_bp import Value
+>>> from tinygrad_bp.show import Stepper
 >>> x = Value(2.0, "x"); y = (x * x).tanh(); y.label = "y"
 >>> y.backward()
 >>> s = Stepper(y, precision=4)

@@ -7,7 +7,8 @@ topological order, a backward step per drawn node as it becomes ready.
 equation shown, the edges to light. ``Stepper`` (stepper.py) puts them on
 the page.
 
->>> from tinygrad_bp import Value, Stepper
+>>> from tinygrad_bp import Value
+>>> from tinygrad_bp.show import Stepper
 >>> x = Value(2.0, "x"); y = x.exp(); y.label = "y"; y.backward()
 >>> [step.counter for step in Stepper(y).steps]
 ['start', 'forward 1/1', 'backward 1/2', 'backward 2/2']
