@@ -23,6 +23,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import IO, Any
 
+from tinygrad_bp.checks import not_a_regular_file, special_target
+
 PathLike = str | os.PathLike[str]
 
 
@@ -121,7 +123,8 @@ def check_writable(path: PathLike) -> None:
     Tried, not guessed: a temporary file is made beside the target and
     removed again, which is what a save needs (a read-only or missing
     directory, ``/proc``, no permission). An empty path or a directory in
-    the target's place is refused as well. A command calls this before a
+    the target's place is refused as well, and so is anything else that is
+    not a regular file (a FIFO, a device). A command calls this before a
     long run so that a typo does not cost the run.
     """
     raw = os.fspath(path)
@@ -130,6 +133,7 @@ def check_writable(path: PathLike) -> None:
     target = resolve_target(raw)
     if os.path.isdir(target) or raw.endswith(("/", os.sep)):
         raise IsADirectoryError(errno.EISDIR, "it is a directory; expected a file name", raw)
+    _refuse_special(target, raw)
     directory, name = os.path.split(target)
     if not os.path.isdir(directory):
         if os.path.exists(directory):
@@ -151,7 +155,9 @@ def atomic_write(path: PathLike, encoding: str | None = None) -> Iterator[IO[Any
     one, never half of one. On any exception, KeyboardInterrupt included,
     the temporary file is removed and the target is untouched.
 
-    A symbolic link is kept: its target is written. A file that exists keeps
+    Only a regular file is replaced: a FIFO or a device (/dev/null, or a
+    link to it) is refused with an OSError, where renaming over it would
+    destroy it. A symbolic link is kept: its target is written. A file that exists keeps
     its permission bits (and, where allowed, its owner); a new one gets
     0o666 less the umask, as ``open()`` would give it.
 
@@ -168,6 +174,8 @@ def atomic_write(path: PathLike, encoding: str | None = None) -> Iterator[IO[Any
         old: os.stat_result | None = os.stat(target)
     except FileNotFoundError:
         old = None
+    if old is not None:
+        _refuse_special(target, os.fspath(path), old.st_mode)
     # An existing file's contents may be private: the temporary starts as
     # 0o600 and only then takes the old file's mode, so no byte of the new
     # contents is ever readable more widely than the file it replaces.
@@ -187,6 +195,18 @@ def atomic_write(path: PathLike, encoding: str | None = None) -> Iterator[IO[Any
         _remove(tmp)
         raise
     _fsync_directory(directory)
+
+
+def _refuse_special(target: str, raw: str, mode: int | None = None) -> None:
+    """Raise OSError if ``target`` (links followed; ``mode`` if known) exists and is not a
+    regular file: renaming a new file over a FIFO or a device would destroy it."""
+    kind = special_target(target) if mode is None else not_a_regular_file(mode)
+    if kind is not None:
+        raise OSError(
+            errno.EINVAL,
+            f"{kind}, not a regular file; expected a regular file to replace or a new name",
+            raw,
+        )
 
 
 def _create_temporary(directory: str, name: str, mode: int) -> tuple[str, int]:
