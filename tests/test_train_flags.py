@@ -166,6 +166,24 @@ def test_flags_that_cannot_go_together_are_one_line(
     assert len(err.splitlines()) == 1
 
 
+def test_one_path_for_the_plot_and_the_model_is_refused_before_training(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    pytest.importorskip("matplotlib")
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "sub").mkdir()
+    (tmp_path / "link.png").symlink_to(tmp_path / "p.png")
+    # The same file, however the two paths spell it.
+    for plot, model in [("p.png", "p.png"), ("sub/../p.png", "p.png"), ("link.png", "p.png")]:
+        status, lines, err = train(["xor", "--steps", "1", "--plot", plot, "--save", model], capsys)
+        assert status == 1 and lines == [], (plot, model)
+        assert err == (
+            f"tinygrad-bp train: error: --plot {plot!r} and --save {model!r} name the same "
+            "file; give each output its own path\n"
+        )
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["link.png", "sub"]
+
+
 # -- --load rebuilds the saved network ----------------------------------------------------
 @pytest.fixture
 def saved(tmp_path: Path) -> Path:

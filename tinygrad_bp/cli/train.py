@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import math
+import os
 import sys
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -42,6 +43,17 @@ def _check_writable(path: str, what: str) -> str | None:
     return None
 
 
+def _same_file(a: str, b: str) -> bool:
+    """Whether two paths name one file: the same path once links and .. are resolved,
+    or (both existing) the same file by its device and inode, as a hard link is."""
+    if os.path.normcase(os.path.realpath(a)) == os.path.normcase(os.path.realpath(b)):
+        return True
+    try:
+        return os.path.samefile(a, b)
+    except (OSError, ValueError):  # one of them is not there yet: two new files
+        return False
+
+
 def _save(model: Any, path: str) -> bool:
     """Save ``model`` to ``path``, saying so or saying why not: whether it worked."""
     serialize = _nn_module("serialize")
@@ -65,6 +77,12 @@ def _run_train(args: argparse.Namespace) -> int:
 
     # Everything that can be checked is checked before training, so a typo
     # in a path or a missing extra does not cost a training run.
+    if args.plot is not None and args.save is not None and _same_file(args.plot, args.save):
+        # Written one after the other, the plot would replace the model.
+        return _fail(
+            f"--plot {args.plot!r} and --save {args.save!r} name the same file; give each "
+            "output its own path"
+        )
     problem = args.plot is not None and (
         _check_plot_target(args.plot) or _check_writable(args.plot, "plot")
     )
