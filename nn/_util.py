@@ -209,10 +209,33 @@ def _refuse_special(target: str, raw: str, mode: int | None = None) -> None:
         )
 
 
+def _longest_name(directory: str) -> int:
+    """The most bytes a file name may have in ``directory`` (255 where it cannot be asked)."""
+    try:
+        return os.pathconf(directory, "PC_NAME_MAX")
+    except (AttributeError, OSError, ValueError):  # Windows has no pathconf
+        return 255
+
+
+def _temporary_name(name: str, longest: int) -> str:
+    """A hidden, random name for the temporary beside ``name``, at most ``longest`` bytes.
+
+    The target's own name may already be as long as allowed: then it is cut
+    short in the temporary's (a character at a time, never inside one), which
+    is still unique by its random part and still tells whose it is.
+    """
+    suffix = f".{secrets.token_hex(4)}.tmp"
+    stem = f".{name}"
+    while len(os.fsencode(stem + suffix)) > longest and len(stem) > 1:
+        stem = stem[:-1]
+    return stem + suffix
+
+
 def _create_temporary(directory: str, name: str, mode: int) -> tuple[str, int]:
     """A new, exclusively created file beside the target: (path, descriptor)."""
+    longest = _longest_name(directory)
     while True:
-        tmp = os.path.join(directory, f".{name}.{secrets.token_hex(4)}.tmp")
+        tmp = os.path.join(directory, _temporary_name(name, longest))
         try:
             return tmp, os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, mode)
         except FileExistsError:

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from nn import MLP, SGD, Adam, accuracy, fit, hinge, l2, make_moons, make_xor, svm_loss
+from nn import MLP, SGD, Adam, accuracy, fit, hinge, l2, load, make_moons, make_xor, svm_loss
 from nn.train import History, LossFn, Points, TrainingInterrupted, linear_decay
 from tinygrad_bp import Value, cli, no_grad
 
@@ -242,6 +242,15 @@ def test_save_into_a_missing_directory_fails_before_training(
     assert cli.main(["train", "moons", "--save", str(tmp_path / "no" / "m.json")]) == 1
     out, err = capsys.readouterr()
     assert "does not exist" in err and "final loss" not in out
+
+
+def test_save_to_a_name_of_255_bytes(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    path = tmp_path / ("m" * 250 + ".json")  # the longest name most file systems allow
+    assert cli.main(["train", "xor", "--steps", "2", "--save", str(path)]) == 0
+    out = capsys.readouterr().out
+    assert f"saved the model to {str(path)!r}" in out
+    assert load(path).get_weights() != MLP(2, [16, 16, 1], seed=0).get_weights()  # trained
+    assert [p.name for p in tmp_path.iterdir()] == [path.name]
 
 
 @pytest.mark.parametrize("steps", ["-1", "ten"])
