@@ -11,6 +11,7 @@ import pytest
 from nn import MLP, SGD, Adam, fit, load, make_moons, make_xor, save
 from nn.train import classifier_loss, linear_decay, svm_loss
 from tinygrad_bp import cli
+from tinygrad_bp.cli.main import build_parser
 
 
 def train(argv: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, list[str], str]:
@@ -182,6 +183,22 @@ def test_one_path_for_the_plot_and_the_model_is_refused_before_training(
             "file; give each output its own path\n"
         )
     assert sorted(p.name for p in tmp_path.iterdir()) == ["link.png", "sub"]
+
+
+@pytest.mark.parametrize("points", ["100001", "1000000000"])
+def test_points_have_an_upper_bound(points: str, capsys: pytest.CaptureFixture[str]) -> None:
+    # Parsed only: on a command line without the bound, this would start the run.
+    with pytest.raises(SystemExit) as info:
+        build_parser().parse_args(["train", "xor", "--points", points])
+    assert info.value.code == 2
+    err = capsys.readouterr().err
+    assert err.splitlines()[-1].endswith(
+        f"argument --points: expected at most 100,000 points, got {int(points):,}"
+    )
+    assert build_parser().parse_args(["train", "xor", "--points", "100000"]).points == 100_000
+    with pytest.raises(SystemExit):
+        cli.main(["train", "--help"])
+    assert "2 to 100,000 (default 100)" in " ".join(capsys.readouterr().out.split())
 
 
 # -- --load rebuilds the saved network ----------------------------------------------------

@@ -164,6 +164,10 @@ DEFAULT_LAYERS = [16, 16]
 TRAIN_ACTIVATIONS = ("relu", "tanh", "sigmoid")
 LOSS_NAMES = {"hinge": "hinge loss", "bce": "binary cross-entropy", "mse": "mean squared error"}
 ADAM_LR = 0.01
+# At most this many points: a step over 100,000 takes seconds traced, and the
+# whole batch's graph (--no-trace) about 1.6 GB at the default 16,16; beyond
+# that a typo (--points 1000000000) would fill the memory before the first step.
+MAX_POINTS = 100_000
 
 
 class _TrainingRefusedError(Exception):
@@ -214,6 +218,14 @@ def _real_in(low: float, high: float, *, low_open: bool = False) -> Callable[[st
         return x
 
     return parse
+
+
+def _points(text: str) -> int:
+    """A --points argument: 2 (one of each class) up to MAX_POINTS."""
+    n = _int_at_least(2)(text)
+    if n > MAX_POINTS:
+        raise argparse.ArgumentTypeError(f"expected at most {MAX_POINTS:,} points, got {n:,}")
+    return n
 
 
 def _shown_layers(sizes: Sequence[int]) -> str:
@@ -320,10 +332,10 @@ def _add_network_options(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--points",
-        type=_int_at_least(2),
+        type=_points,
         default=100,
         metavar="N",
-        help="points in the dataset (default 100)",
+        help=f"points in the dataset, 2 to {MAX_POINTS:,} (default 100)",
     )
     parser.add_argument(
         "--noise",
