@@ -75,6 +75,11 @@ class StopRequest:
     requested = False
 
 
+# The requests of the loops running in the main thread, innermost last: what
+# request_stop() asks (a signal handler runs in the main thread only).
+_listening: list[StopRequest] = []
+
+
 @contextmanager
 def stop_requests() -> Iterator[StopRequest]:
     """Within the block, the first Ctrl-C asks the loop to stop instead of raising at once.
@@ -83,28 +88,44 @@ def stop_requests() -> Iterator[StopRequest]:
     parameters updated and others not; a loop that polls the request between
     updates stops with every parameter exactly one update further. A second
     Ctrl-C interrupts at once, as usual, for a user who does not want to wait.
+    ``request_stop()`` asks the same of the loop (the command line's SIGTERM).
 
     Signals reach only the main thread, and a program may have its own SIGINT
     handler: then nothing is changed and Ctrl-C behaves as it would anyway.
     """
     request = StopRequest()
+    main_thread = threading.current_thread() is threading.main_thread()
     previous = signal.getsignal(signal.SIGINT)
-    if (
-        threading.current_thread() is not threading.main_thread()
-        or previous is not signal.default_int_handler
-    ):
-        yield request
-        return
+    take_sigint = main_thread and previous is signal.default_int_handler
 
     def ask_to_stop(signum: int, frame: object) -> None:
         request.requested = True
         signal.signal(signal.SIGINT, previous)  # the next Ctrl-C raises
 
-    signal.signal(signal.SIGINT, ask_to_stop)
+    if main_thread:
+        _listening.append(request)
+    if take_sigint:
+        signal.signal(signal.SIGINT, ask_to_stop)
     try:
         yield request
     finally:
-        signal.signal(signal.SIGINT, previous)
+        if take_sigint:
+            signal.signal(signal.SIGINT, previous)
+        if main_thread:
+            _listening.remove(request)
+
+
+def request_stop() -> bool:
+    """Ask the innermost loop within ``stop_requests()`` to stop, as a first Ctrl-C does.
+
+    For a signal handler (the command line's SIGTERM): True if a loop was
+    listening and had not been asked yet, False if none is (before or after
+    the loop, or asked already), where the caller should stop some other way.
+    """
+    if not _listening or _listening[-1].requested:
+        return False
+    _listening[-1].requested = True
+    return True
 
 
 # -- writing files -----------------------------------------------------------------------

@@ -9,9 +9,12 @@ from __future__ import annotations
 import argparse
 import math
 import os
+import signal
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
+from types import FrameType
 from typing import Any
 
 from .common import INTERRUPTED, _int_at_least, _nn_module
@@ -69,6 +72,40 @@ def _save(model: Any, path: str) -> bool:
     return True
 
 
+class _Signalled:
+    """Which signal asked the training to stop, if one did (None: Ctrl-C or none)."""
+
+    signum: int | None = None
+
+
+@contextmanager
+def _sigterm_stops_training(seen: _Signalled) -> Iterator[None]:
+    """Within the block, SIGTERM stops the training between two updates, as Ctrl-C does.
+
+    A job scheduler, ``timeout`` or ``docker stop`` ends a run with SIGTERM:
+    the updates made are then saved as after Ctrl-C. Where no training loop
+    is listening (the network still being traced, the last evaluation) or at
+    a second SIGTERM, the command ends at once, as a Ctrl-C there ends it.
+    """
+    request_stop = _nn_module("_util").request_stop
+
+    def stop(signum: int, frame: FrameType | None) -> None:
+        if not request_stop():
+            raise SystemExit(128 + signum)
+        seen.signum = signum
+
+    try:
+        previous = signal.signal(signal.SIGTERM, stop)
+    except ValueError:  # not the main thread: signals are not ours to take
+        yield
+        return
+    try:
+        yield
+    finally:
+        # None: a handler set outside Python, which cannot be put back; the default then.
+        signal.signal(signal.SIGTERM, signal.SIG_DFL if previous is None else previous)
+
+
 def _run_train(args: argparse.Namespace) -> int:
     import time
 
@@ -105,25 +142,34 @@ def _run_train(args: argparse.Namespace) -> int:
         f"{plural(args.steps, 'step')} of full-batch {setup.description}"
     )
     start = time.perf_counter()
+    terminated = _Signalled()
     try:
-        history = train.fit(
-            model,
-            X,
-            y,
-            steps=args.steps,
-            progress=True,
-            loss_fn=setup.loss_fn,
-            optimizer=setup.optimizer,
-            schedule=setup.schedule,
-            trace=args.trace,
-        )
+        with _sigterm_stops_training(terminated):
+            history = train.fit(
+                model,
+                X,
+                y,
+                steps=args.steps,
+                progress=True,
+                loss_fn=setup.loss_fn,
+                optimizer=setup.optimizer,
+                schedule=setup.schedule,
+                trace=args.trace,
+            )
     except train.TrainingInterrupted as stop:
         # The model holds exactly stop.updates updates: keep them if asked. With
         # none made there is nothing to keep, and a previous file is worth more.
-        print(f"tinygrad-bp train: {stop}", file=sys.stderr)
+        if terminated.signum is None:
+            print(f"tinygrad-bp train: {stop}", file=sys.stderr)
+        else:
+            print(
+                f"tinygrad-bp train: stopped by {signal.Signals(terminated.signum).name} after "
+                f"{stop.updates} of {plural(stop.steps, 'update')}",
+                file=sys.stderr,
+            )
         if args.save is not None and stop.updates > 0:
             _save(model, args.save)
-        return INTERRUPTED
+        return INTERRUPTED if terminated.signum is None else 128 + terminated.signum
     except (ValueError, ArithmeticError) as e:
         # A run that diverged (say, from loaded parameters near 1e300): the
         # optimizer refuses a non-finite gradient and changes nothing.
