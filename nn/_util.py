@@ -178,9 +178,9 @@ def atomic_write(path: PathLike, encoding: str | None = None) -> Iterator[IO[Any
 
     Only a regular file is replaced: a FIFO or a device (/dev/null, or a
     link to it) is refused with an OSError, where renaming over it would
-    destroy it. A symbolic link is kept: its target is written. A file that exists keeps
-    its permission bits (and, where allowed, its owner); a new one gets
-    0o666 less the umask, as ``open()`` would give it.
+    destroy it. A symbolic link is kept: its target is written. A file that
+    exists keeps its permission bits (and, where allowed, its owner); a new
+    one gets 0o666 less the umask, as ``open()`` would give it.
 
     >>> import tempfile
     >>> path = os.path.join(tempfile.mkdtemp(), "out.txt")
