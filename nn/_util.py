@@ -23,6 +23,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import IO, Any
 
+from tinygrad_bp.checks import not_a_regular_file, special_target
+
 PathLike = str | os.PathLike[str]
 
 
@@ -73,6 +75,11 @@ class StopRequest:
     requested = False
 
 
+# The requests of the loops running in the main thread, innermost last: what
+# request_stop() asks (a signal handler runs in the main thread only).
+_listening: list[StopRequest] = []
+
+
 @contextmanager
 def stop_requests() -> Iterator[StopRequest]:
     """Within the block, the first Ctrl-C asks the loop to stop instead of raising at once.
@@ -81,28 +88,44 @@ def stop_requests() -> Iterator[StopRequest]:
     parameters updated and others not; a loop that polls the request between
     updates stops with every parameter exactly one update further. A second
     Ctrl-C interrupts at once, as usual, for a user who does not want to wait.
+    ``request_stop()`` asks the same of the loop (the command line's SIGTERM).
 
     Signals reach only the main thread, and a program may have its own SIGINT
     handler: then nothing is changed and Ctrl-C behaves as it would anyway.
     """
     request = StopRequest()
+    main_thread = threading.current_thread() is threading.main_thread()
     previous = signal.getsignal(signal.SIGINT)
-    if (
-        threading.current_thread() is not threading.main_thread()
-        or previous is not signal.default_int_handler
-    ):
-        yield request
-        return
+    take_sigint = main_thread and previous is signal.default_int_handler
 
     def ask_to_stop(signum: int, frame: object) -> None:
         request.requested = True
         signal.signal(signal.SIGINT, previous)  # the next Ctrl-C raises
 
-    signal.signal(signal.SIGINT, ask_to_stop)
+    if main_thread:
+        _listening.append(request)
+    if take_sigint:
+        signal.signal(signal.SIGINT, ask_to_stop)
     try:
         yield request
     finally:
-        signal.signal(signal.SIGINT, previous)
+        if take_sigint:
+            signal.signal(signal.SIGINT, previous)
+        if main_thread:
+            _listening.remove(request)
+
+
+def request_stop() -> bool:
+    """Ask the innermost loop within ``stop_requests()`` to stop, as a first Ctrl-C does.
+
+    For a signal handler (the command line's SIGTERM): True if a loop was
+    listening and had not been asked yet, False if none is (before or after
+    the loop, or asked already), where the caller should stop some other way.
+    """
+    if not _listening or _listening[-1].requested:
+        return False
+    _listening[-1].requested = True
+    return True
 
 
 # -- writing files -----------------------------------------------------------------------
@@ -121,7 +144,8 @@ def check_writable(path: PathLike) -> None:
     Tried, not guessed: a temporary file is made beside the target and
     removed again, which is what a save needs (a read-only or missing
     directory, ``/proc``, no permission). An empty path or a directory in
-    the target's place is refused as well. A command calls this before a
+    the target's place is refused as well, and so is anything else that is
+    not a regular file (a FIFO, a device). A command calls this before a
     long run so that a typo does not cost the run.
     """
     raw = os.fspath(path)
@@ -130,6 +154,7 @@ def check_writable(path: PathLike) -> None:
     target = resolve_target(raw)
     if os.path.isdir(target) or raw.endswith(("/", os.sep)):
         raise IsADirectoryError(errno.EISDIR, "it is a directory; expected a file name", raw)
+    _refuse_special(target, raw)
     directory, name = os.path.split(target)
     if not os.path.isdir(directory):
         if os.path.exists(directory):
@@ -151,9 +176,11 @@ def atomic_write(path: PathLike, encoding: str | None = None) -> Iterator[IO[Any
     one, never half of one. On any exception, KeyboardInterrupt included,
     the temporary file is removed and the target is untouched.
 
-    A symbolic link is kept: its target is written. A file that exists keeps
-    its permission bits (and, where allowed, its owner); a new one gets
-    0o666 less the umask, as ``open()`` would give it.
+    Only a regular file is replaced: a FIFO or a device (/dev/null, or a
+    link to it) is refused with an OSError, where renaming over it would
+    destroy it. A symbolic link is kept: its target is written. A file that
+    exists keeps its permission bits (and, where allowed, its owner); a new
+    one gets 0o666 less the umask, as ``open()`` would give it.
 
     >>> import tempfile
     >>> path = os.path.join(tempfile.mkdtemp(), "out.txt")
@@ -168,6 +195,8 @@ def atomic_write(path: PathLike, encoding: str | None = None) -> Iterator[IO[Any
         old: os.stat_result | None = os.stat(target)
     except FileNotFoundError:
         old = None
+    if old is not None:
+        _refuse_special(target, os.fspath(path), old.st_mode)
     # An existing file's contents may be private: the temporary starts as
     # 0o600 and only then takes the old file's mode, so no byte of the new
     # contents is ever readable more widely than the file it replaces.
@@ -189,10 +218,45 @@ def atomic_write(path: PathLike, encoding: str | None = None) -> Iterator[IO[Any
     _fsync_directory(directory)
 
 
+def _refuse_special(target: str, raw: str, mode: int | None = None) -> None:
+    """Raise OSError if ``target`` (links followed; ``mode`` if known) exists and is not a
+    regular file: renaming a new file over a FIFO or a device would destroy it."""
+    kind = special_target(target) if mode is None else not_a_regular_file(mode)
+    if kind is not None:
+        raise OSError(
+            errno.EINVAL,
+            f"{kind}, not a regular file; expected a regular file to replace or a new name",
+            raw,
+        )
+
+
+def _longest_name(directory: str) -> int:
+    """The most bytes a file name may have in ``directory`` (255 where it cannot be asked)."""
+    try:
+        return os.pathconf(directory, "PC_NAME_MAX")
+    except (AttributeError, OSError, ValueError):  # Windows has no pathconf
+        return 255
+
+
+def _temporary_name(name: str, longest: int) -> str:
+    """A hidden, random name for the temporary beside ``name``, at most ``longest`` bytes.
+
+    The target's own name may already be as long as allowed: then it is cut
+    short in the temporary's (a character at a time, never inside one), which
+    is still unique by its random part and still tells whose it is.
+    """
+    suffix = f".{secrets.token_hex(4)}.tmp"
+    stem = f".{name}"
+    while len(os.fsencode(stem + suffix)) > longest and len(stem) > 1:
+        stem = stem[:-1]
+    return stem + suffix
+
+
 def _create_temporary(directory: str, name: str, mode: int) -> tuple[str, int]:
     """A new, exclusively created file beside the target: (path, descriptor)."""
+    longest = _longest_name(directory)
     while True:
-        tmp = os.path.join(directory, f".{name}.{secrets.token_hex(4)}.tmp")
+        tmp = os.path.join(directory, _temporary_name(name, longest))
         try:
             return tmp, os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, mode)
         except FileExistsError:

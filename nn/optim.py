@@ -18,23 +18,11 @@ update from them.
 from __future__ import annotations
 
 import math
-import numbers
 from collections.abc import Iterable
 
 from tinygrad_bp import Value
-
-
-def _real(value: object, name: str, where: str) -> float:
-    if isinstance(value, bool) or not isinstance(value, numbers.Real):
-        raise TypeError(f"{where}: {name} must be a real number, got {type(value).__name__}")
-    return float(value)
-
-
-def _positive_lr(value: object, where: str) -> float:
-    lr = _real(value, "lr", where)
-    if not (math.isfinite(lr) and lr > 0.0):
-        raise ValueError(f"{where}: the learning rate must be a positive number, got {lr!r}")
-    return lr
+from tinygrad_bp.checks import positive_lr as _positive_lr  # Traced.sgd's check too
+from tinygrad_bp.checks import real_number as _real
 
 
 def _in_range(value: object, name: str, where: str, low: float, high: float) -> float:

@@ -27,8 +27,9 @@ from __future__ import annotations
 import json
 import math
 import os
-import stat
 from typing import Any
+
+from tinygrad_bp.checks import not_a_regular_file
 
 from ._util import PathLike, atomic_write, short_repr
 from .module import ACTIVATIONS, MLP
@@ -270,28 +271,15 @@ def _read_regular_file(path: PathLike, limit: int) -> bytes:
     """
     fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0))
     try:
-        mode = os.fstat(fd).st_mode
-        if not stat.S_ISREG(mode):
-            raise _RefusedError(f"{_file_kind(mode)}, not a regular file; a model file is a file")
+        kind = not_a_regular_file(os.fstat(fd).st_mode)
+        if kind is not None:
+            raise _RefusedError(f"{kind}, not a regular file; a model file is a file")
         with os.fdopen(fd, "rb") as f:
             fd = -1  # the file object closes it
             return f.read(limit)
     finally:
         if fd >= 0:
             os.close(fd)
-
-
-def _file_kind(mode: int) -> str:
-    for test, name in (
-        (stat.S_ISDIR, "a directory"),
-        (stat.S_ISFIFO, "a named pipe (FIFO)"),
-        (stat.S_ISCHR, "a character device"),
-        (stat.S_ISBLK, "a block device"),
-        (stat.S_ISSOCK, "a socket"),
-    ):
-        if test(mode):
-            return name
-    return "a special file"
 
 
 def _check_architecture(arch: dict[str, Any]) -> None:

@@ -7,6 +7,7 @@ import json
 import os
 import re
 import signal
+import stat
 import subprocess
 import sys
 import time
@@ -43,8 +44,11 @@ def start(*args: str, cwd: Path = ROOT, **kwargs: object) -> subprocess.Popen[st
     )
 
 
-def interrupt_once_running(process: subprocess.Popen[str], marker: str) -> tuple[str, str]:
-    """Wait for ``marker`` on the process's output, let it work a moment, then Ctrl-C."""
+def interrupt_once_running(
+    process: subprocess.Popen[str], marker: str, signum: int = signal.SIGINT
+) -> tuple[str, str]:
+    """Wait for ``marker`` on the process's output, let it work a moment, then Ctrl-C
+    (or send ``signum``)."""
     assert process.stdout is not None
     seen = []
     for line in process.stdout:
@@ -54,7 +58,7 @@ def interrupt_once_running(process: subprocess.Popen[str], marker: str) -> tuple
     else:
         raise AssertionError(f"{marker!r} never came: {''.join(seen)}")
     time.sleep(1.0)  # some updates are made
-    process.send_signal(signal.SIGINT)
+    process.send_signal(signum)
     out, err = process.communicate(timeout=60)
     return "".join(seen) + out, err
 
@@ -88,15 +92,21 @@ def test_ctrl_c_during_mazur_steps_says_how_far_it_got() -> None:
 
 
 @posix_only
-def test_sigterm_ends_training_leaving_no_file(tmp_path: Path) -> None:
-    process = start("train", "moons", "--steps", "100000", "--save", str(tmp_path / "m.json"))
-    assert process.stdout is not None
-    process.stdout.readline()  # training has begun
-    process.send_signal(signal.SIGTERM)
-    _, err = process.communicate(timeout=60)
-    assert process.returncode == 128 + signal.SIGTERM
+def test_sigterm_during_training_saves_what_was_trained_as_ctrl_c_does(tmp_path: Path) -> None:
+    # `timeout`, a job scheduler or `docker stop` ends a run with SIGTERM, not Ctrl-C.
+    path = tmp_path / "m.json"
+    process = start("train", "moons", "--steps", "100000", "--save", str(path))
+    out, err = interrupt_once_running(process, "full-batch SGD", signal.SIGTERM)
+    assert process.returncode == 128 + signal.SIGTERM, err
     assert "Traceback" not in err
-    assert list(tmp_path.iterdir()) == []
+    [line] = err.splitlines()
+    updates = int(line.split("stopped by SIGTERM after ")[1].split(" of ")[0])
+    assert line == f"tinygrad-bp train: stopped by SIGTERM after {updates} of 100000 updates"
+    assert 0 < updates < 100000
+    assert f"saved the model to {str(path)!r}" in out
+    model = load(path)  # a whole file, and a model that trained
+    assert model.get_weights() != MLP(2, [16, 16, 1], seed=0).get_weights()
+    assert [p.name for p in tmp_path.iterdir()] == ["m.json"]  # no temporary left
 
 
 def test_ctrl_c_before_the_first_update_keeps_a_previous_file(tmp_path: Path) -> None:
@@ -195,6 +205,87 @@ def test_a_fifo_is_refused_not_waited_on(tmp_path: Path) -> None:
         f"tinygrad-bp train: error: cannot load {str(fifo)!r}: a named pipe (FIFO), "
         "not a regular file; a model file is a file\n"
     )
+
+
+NOT_REGULAR = "not a regular file; expected a regular file to replace or a new name"
+
+
+@posix_only
+def test_a_save_or_plot_target_that_is_not_a_regular_file_is_refused_before_training(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # Renaming the saved file over a FIFO (or, as root, over /dev/full, or over a
+    # link to /dev/null) would replace it with a file: refused, and left as it is.
+    fifo, image = tmp_path / "fifo.json", tmp_path / "fifo.png"
+    os.mkfifo(fifo)
+    os.mkfifo(image)
+    link = tmp_path / "link.json"
+    link.symlink_to(fifo)
+    folder = tmp_path / "folder"
+    folder.mkdir()
+    (tmp_path / "to-folder.json").symlink_to(folder)
+    cases = [
+        ("--save", fifo, "model file", "a named pipe (FIFO)"),
+        ("--save", link, "model file", "a named pipe (FIFO)"),
+        ("--save", tmp_path / "to-folder.json", "model file", "it is a directory"),
+    ]
+    try:
+        import matplotlib  # noqa: F401
+
+        cases.append(("--plot", image, "plot", "a named pipe (FIFO)"))
+    except ImportError:
+        pass
+    for flag, target, what, kind in cases:
+        assert cli.main(["train", "xor", "--steps", "1", flag, str(target)]) == 1, target
+        out, err = capsys.readouterr()
+        assert out == "", target  # refused before the line that announces the training
+        assert err.startswith(
+            f"tinygrad-bp train: error: cannot write the {what} {str(target)!r}: {kind}"
+        ), err
+        assert len(err.splitlines()) == 1
+    assert stat.S_ISFIFO(os.lstat(fifo).st_mode) and stat.S_ISFIFO(os.lstat(image).st_mode)
+    assert os.readlink(link) == str(fifo) and folder.is_dir()
+    names = ["fifo.json", "fifo.png", "folder", "link.json", "to-folder.json"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == names  # no temporary left
+
+
+@posix_only
+def test_save_replaces_only_a_regular_file(tmp_path: Path) -> None:
+    fifo = tmp_path / "m.json"
+    os.mkfifo(fifo)
+    with pytest.raises(OSError, match=f"a named pipe \\(FIFO\\), {NOT_REGULAR}"):
+        save(MLP(2, [1]), fifo)
+    assert stat.S_ISFIFO(os.lstat(fifo).st_mode)
+    assert [p.name for p in tmp_path.iterdir()] == ["m.json"]
+
+
+@posix_only
+@pytest.mark.skipif(not os.path.exists("/dev/null"), reason="no /dev/null")
+@pytest.mark.parametrize("command", ["draw", "viz"])
+def test_draw_and_viz_refuse_an_output_that_is_not_a_regular_file(
+    command: str, tmp_path: Path
+) -> None:
+    ending = ".svg" if command == "draw" else ".html"
+    fifo = tmp_path / f"fifo{ending}"
+    os.mkfifo(fifo)
+    device = tmp_path / f"null{ending}"
+    device.symlink_to("/dev/null")
+    folder = tmp_path / f"folder{ending}"
+    folder.mkdir()
+    for target, kind in [
+        (fifo, "a named pipe (FIFO)"),
+        (device, "a character device"),
+        (folder, "a directory"),
+    ]:
+        # A process of its own: a write to the FIFO would wait for a reader for ever.
+        process = start(command, "x*y", "x=2", "y=3", "-o", str(target))
+        try:
+            out, err = process.communicate(timeout=60)
+        finally:
+            process.kill()
+        assert (process.returncode, out) == (1, ""), err
+        assert err == f"tinygrad-bp: error: cannot write {target}: {kind}, {NOT_REGULAR}\n"
+    assert stat.S_ISFIFO(os.lstat(fifo).st_mode) and os.readlink(device) == "/dev/null"
 
 
 def test_a_diverging_run_is_one_line_and_status_1(

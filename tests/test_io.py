@@ -366,6 +366,19 @@ def test_saving_over_a_file_replaces_it(tmp_path: Path) -> None:
     assert [p.name for p in tmp_path.iterdir()] == ["m.json"]
 
 
+@pytest.mark.parametrize("name", ["m" * 250 + ".json", "é" * 125 + ".json"], ids=["ascii", "utf8"])
+def test_a_name_of_the_longest_length_allowed_is_saved(tmp_path: Path, name: str) -> None:
+    # 255 bytes, the most most file systems allow: the temporary beside it must fit too.
+    longest = os.pathconf(tmp_path, "PC_NAME_MAX") if hasattr(os, "pathconf") else 255
+    if len(os.fsencode(name)) > longest:
+        pytest.skip(f"this file system allows names of {longest} bytes")
+    path = tmp_path / name
+    save(MLP(2, [3, 1], seed=2), path)
+    save(MLP(2, [3, 1], seed=3), path)  # over an existing file too
+    assert load(path).get_weights() == MLP(2, [3, 1], seed=3).get_weights()
+    assert [p.name for p in tmp_path.iterdir()] == [name]  # no temporary left
+
+
 def test_an_interrupt_just_after_the_temporary_is_made_leaves_nothing(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -14,6 +14,7 @@ import inspect
 import math
 import os
 import random
+import re
 from collections.abc import Callable, Sequence
 
 import pytest
@@ -560,6 +561,18 @@ def test_sgd_stops_before_an_update_with_an_inf_gradient() -> None:
     traced = trace(y)
     assert traced.sgd([w], 0.1, 5) == 0
     assert w.data == 0.0 and w.grad == math.inf
+
+
+@pytest.mark.parametrize("lr", [math.nan, math.inf, -0.1, 0.0, "0.1", True])
+def test_sgd_refuses_the_learning_rates_sgd_refuses(lr: object) -> None:
+    w = Value(0.5, "w")
+    traced = trace(w * w)
+    with pytest.raises((ValueError, TypeError)) as refused:
+        SGD([Value(0.5)], lr=lr)  # type: ignore[arg-type]
+    expected = str(refused.value).replace("SGD: ", "sgd: ", 1)
+    with pytest.raises(refused.type, match=f"^{re.escape(expected)}$"):
+        traced.sgd([w], lr, 3)  # type: ignore[arg-type]
+    assert (w.data, w.grad) == (0.5, 0.0)  # refused before any update
 
 
 # -- a function of one example, looped over many ------------------------------------------

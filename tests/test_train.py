@@ -13,7 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from nn import MLP, SGD, Adam, accuracy, fit, hinge, l2, make_moons, make_xor, svm_loss
+import nn.train
+from nn import MLP, SGD, Adam, accuracy, fit, hinge, l2, load, make_moons, make_xor, svm_loss
 from nn.train import History, LossFn, Points, TrainingInterrupted, linear_decay
 from tinygrad_bp import Value, cli, no_grad
 
@@ -244,6 +245,15 @@ def test_save_into_a_missing_directory_fails_before_training(
     assert "does not exist" in err and "final loss" not in out
 
 
+def test_save_to_a_name_of_255_bytes(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    path = tmp_path / ("m" * 250 + ".json")  # the longest name most file systems allow
+    assert cli.main(["train", "xor", "--steps", "2", "--save", str(path)]) == 0
+    out = capsys.readouterr().out
+    assert f"saved the model to {str(path)!r}" in out
+    assert load(path).get_weights() != MLP(2, [16, 16, 1], seed=0).get_weights()  # trained
+    assert [p.name for p in tmp_path.iterdir()] == [path.name]
+
+
 @pytest.mark.parametrize("steps", ["-1", "ten"])
 def test_bad_steps_are_a_usage_error(steps: str, capsys: pytest.CaptureFixture[str]) -> None:
     with pytest.raises(SystemExit) as info:
@@ -376,4 +386,44 @@ def test_a_second_ctrl_c_interrupts_at_once() -> None:
     with pytest.raises(KeyboardInterrupt) as info:
         fit(MLP(2, [4, 1]), X, y, steps=10, loss_fn=ctrl_c_on_call(2, times=2))
     assert type(info.value) is KeyboardInterrupt
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
+
+
+def sigterm_on_call(calls: int, times: int = 1) -> LossFn:
+    """svm_loss, with SIGTERM sent ``times`` while the ``calls``-th loss is computed."""
+    seen = [0]
+
+    def loss_fn(model: MLP, X: Points, y: Sequence[int]) -> tuple[Value, float]:
+        seen[0] += 1
+        if seen[0] == calls:
+            for _ in range(times):
+                signal.raise_signal(signal.SIGTERM)
+        return svm_loss(model, X, y)
+
+    return loss_fn
+
+
+@pytest.mark.skipif(not hasattr(signal, "SIGTERM"), reason="no SIGTERM")
+@pytest.mark.parametrize("times", [1, 2])
+def test_sigterm_stops_train_between_updates_and_saves_as_ctrl_c_does(
+    times: int,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    path = tmp_path / "m.json"
+    monkeypatch.setattr(nn.train, "svm_loss", sigterm_on_call(3, times))
+    argv = ["train", "xor", "--steps", "10", "--no-trace", "--save", str(path)]
+    if times == 2:  # a second SIGTERM ends the run at once, as a second Ctrl-C does
+        with pytest.raises(SystemExit) as info:
+            cli.main(argv)
+        assert info.value.code == 128 + signal.SIGTERM
+        assert not path.exists()
+    else:
+        assert cli.main(argv) == 128 + signal.SIGTERM
+        out, err = capsys.readouterr()
+        assert err == "tinygrad-bp train: stopped by SIGTERM after 3 of 10 updates\n"
+        assert out.splitlines()[-1] == f"saved the model to {str(path)!r}"
+        assert load(path).get_weights() != MLP(2, [16, 16, 1], seed=0).get_weights()
+    assert signal.getsignal(signal.SIGTERM) is signal.SIG_DFL  # put back
     assert signal.getsignal(signal.SIGINT) is signal.default_int_handler

@@ -11,6 +11,7 @@ import pytest
 from nn import MLP, SGD, Adam, fit, load, make_moons, make_xor, save
 from nn.train import classifier_loss, linear_decay, svm_loss
 from tinygrad_bp import cli
+from tinygrad_bp.cli.main import build_parser
 
 
 def train(argv: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, list[str], str]:
@@ -164,6 +165,40 @@ def test_flags_that_cannot_go_together_are_one_line(
     assert status == 1 and lines == []
     assert err == f"tinygrad-bp train: error: {message}" + err.split(message, 1)[1]
     assert len(err.splitlines()) == 1
+
+
+def test_one_path_for_the_plot_and_the_model_is_refused_before_training(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    pytest.importorskip("matplotlib")
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "sub").mkdir()
+    (tmp_path / "link.png").symlink_to(tmp_path / "p.png")
+    # The same file, however the two paths spell it.
+    for plot, model in [("p.png", "p.png"), ("sub/../p.png", "p.png"), ("link.png", "p.png")]:
+        status, lines, err = train(["xor", "--steps", "1", "--plot", plot, "--save", model], capsys)
+        assert status == 1 and lines == [], (plot, model)
+        assert err == (
+            f"tinygrad-bp train: error: --plot {plot!r} and --save {model!r} name the same "
+            "file; give each output its own path\n"
+        )
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["link.png", "sub"]
+
+
+@pytest.mark.parametrize("points", ["100001", "1000000000"])
+def test_points_have_an_upper_bound(points: str, capsys: pytest.CaptureFixture[str]) -> None:
+    # Parsed only: on a command line without the bound, this would start the run.
+    with pytest.raises(SystemExit) as info:
+        build_parser().parse_args(["train", "xor", "--points", points])
+    assert info.value.code == 2
+    err = capsys.readouterr().err
+    assert err.splitlines()[-1].endswith(
+        f"argument --points: expected at most 100,000 points, got {int(points):,}"
+    )
+    assert build_parser().parse_args(["train", "xor", "--points", "100000"]).points == 100_000
+    with pytest.raises(SystemExit):
+        cli.main(["train", "--help"])
+    assert "2 to 100,000 (default 100)" in " ".join(capsys.readouterr().out.split())
 
 
 # -- --load rebuilds the saved network ----------------------------------------------------

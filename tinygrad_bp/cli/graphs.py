@@ -11,6 +11,7 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
+from ..checks import special_target
 from ..graph import topological_order
 from ..show.drawing import draw
 from ..show.explanation import Explainer
@@ -63,7 +64,19 @@ def _output_path(text: str) -> Path:
     return path
 
 
+def _refuse_special_output(path: Path) -> None:
+    """Refuse, before any work, an output that exists and is not a regular file (links
+    followed): writing would wait forever on a FIFO or pour the file into a device."""
+    kind = special_target(path)
+    if kind is not None:
+        raise _RefusedError(
+            f"cannot write {_printable(str(path))}: {kind}, not a regular file; expected a "
+            "regular file to replace or a new name"
+        )
+
+
 def _run_draw(args: argparse.Namespace) -> int:
+    _refuse_special_output(args.output)
     try:
         graph = _graph_source(args)
     except _UserCodeError as e:
@@ -111,6 +124,7 @@ def _run_viz(args: argparse.Namespace) -> int:
     from ..show.learning import DEFAULT_LR, DEFAULT_UPDATES, Learning
     from ..show.stepper import Stepper
 
+    _refuse_special_output(args.output)
     try:
         graph = _graph_source(args)
     except _UserCodeError as e:

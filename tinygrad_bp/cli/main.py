@@ -348,7 +348,8 @@ def _quiet_stdout() -> None:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command; the exit status: 0, 1 (an error, said in one line), 2 (usage),
-    130 (Ctrl-C), 141 (a closed pipe: quietly, as a Unix tool ended by SIGPIPE)."""
+    130 (Ctrl-C), 141 (a closed pipe: quietly, as a Unix tool ended by SIGPIPE), 143
+    (SIGTERM: train saves what it trained first, as after Ctrl-C)."""
     with _process_setup():
         try:
             args = build_parser().parse_args(argv)

@@ -8,9 +8,13 @@ from __future__ import annotations
 
 import argparse
 import math
+import os
+import signal
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
+from types import FrameType
 from typing import Any
 
 from .common import INTERRUPTED, _int_at_least, _nn_module
@@ -42,6 +46,17 @@ def _check_writable(path: str, what: str) -> str | None:
     return None
 
 
+def _same_file(a: str, b: str) -> bool:
+    """Whether two paths name one file: the same path once links and .. are resolved,
+    or (both existing) the same file by its device and inode, as a hard link is."""
+    if os.path.normcase(os.path.realpath(a)) == os.path.normcase(os.path.realpath(b)):
+        return True
+    try:
+        return os.path.samefile(a, b)
+    except (OSError, ValueError):  # one of them is not there yet: two new files
+        return False
+
+
 def _save(model: Any, path: str) -> bool:
     """Save ``model`` to ``path``, saying so or saying why not: whether it worked."""
     serialize = _nn_module("serialize")
@@ -57,6 +72,40 @@ def _save(model: Any, path: str) -> bool:
     return True
 
 
+class _Signalled:
+    """Which signal asked the training to stop, if one did (None: Ctrl-C or none)."""
+
+    signum: int | None = None
+
+
+@contextmanager
+def _sigterm_stops_training(seen: _Signalled) -> Iterator[None]:
+    """Within the block, SIGTERM stops the training between two updates, as Ctrl-C does.
+
+    A job scheduler, ``timeout`` or ``docker stop`` ends a run with SIGTERM:
+    the updates made are then saved as after Ctrl-C. Where no training loop
+    is listening (the network still being traced, the last evaluation) or at
+    a second SIGTERM, the command ends at once, as a Ctrl-C there ends it.
+    """
+    request_stop = _nn_module("_util").request_stop
+
+    def stop(signum: int, frame: FrameType | None) -> None:
+        if not request_stop():
+            raise SystemExit(128 + signum)
+        seen.signum = signum
+
+    try:
+        previous = signal.signal(signal.SIGTERM, stop)
+    except ValueError:  # not the main thread: signals are not ours to take
+        yield
+        return
+    try:
+        yield
+    finally:
+        # None: a handler set outside Python, which cannot be put back; the default then.
+        signal.signal(signal.SIGTERM, signal.SIG_DFL if previous is None else previous)
+
+
 def _run_train(args: argparse.Namespace) -> int:
     import time
 
@@ -65,6 +114,12 @@ def _run_train(args: argparse.Namespace) -> int:
 
     # Everything that can be checked is checked before training, so a typo
     # in a path or a missing extra does not cost a training run.
+    if args.plot is not None and args.save is not None and _same_file(args.plot, args.save):
+        # Written one after the other, the plot would replace the model.
+        return _fail(
+            f"--plot {args.plot!r} and --save {args.save!r} name the same file; give each "
+            "output its own path"
+        )
     problem = args.plot is not None and (
         _check_plot_target(args.plot) or _check_writable(args.plot, "plot")
     )
@@ -87,25 +142,34 @@ def _run_train(args: argparse.Namespace) -> int:
         f"{plural(args.steps, 'step')} of full-batch {setup.description}"
     )
     start = time.perf_counter()
+    terminated = _Signalled()
     try:
-        history = train.fit(
-            model,
-            X,
-            y,
-            steps=args.steps,
-            progress=True,
-            loss_fn=setup.loss_fn,
-            optimizer=setup.optimizer,
-            schedule=setup.schedule,
-            trace=args.trace,
-        )
+        with _sigterm_stops_training(terminated):
+            history = train.fit(
+                model,
+                X,
+                y,
+                steps=args.steps,
+                progress=True,
+                loss_fn=setup.loss_fn,
+                optimizer=setup.optimizer,
+                schedule=setup.schedule,
+                trace=args.trace,
+            )
     except train.TrainingInterrupted as stop:
         # The model holds exactly stop.updates updates: keep them if asked. With
         # none made there is nothing to keep, and a previous file is worth more.
-        print(f"tinygrad-bp train: {stop}", file=sys.stderr)
+        if terminated.signum is None:
+            print(f"tinygrad-bp train: {stop}", file=sys.stderr)
+        else:
+            print(
+                f"tinygrad-bp train: stopped by {signal.Signals(terminated.signum).name} after "
+                f"{stop.updates} of {plural(stop.steps, 'update')}",
+                file=sys.stderr,
+            )
         if args.save is not None and stop.updates > 0:
             _save(model, args.save)
-        return INTERRUPTED
+        return INTERRUPTED if terminated.signum is None else 128 + terminated.signum
     except (ValueError, ArithmeticError) as e:
         # A run that diverged (say, from loaded parameters near 1e300): the
         # optimizer refuses a non-finite gradient and changes nothing.
@@ -146,6 +210,10 @@ DEFAULT_LAYERS = [16, 16]
 TRAIN_ACTIVATIONS = ("relu", "tanh", "sigmoid")
 LOSS_NAMES = {"hinge": "hinge loss", "bce": "binary cross-entropy", "mse": "mean squared error"}
 ADAM_LR = 0.01
+# At most this many points: a step over 100,000 takes seconds traced, and the
+# whole batch's graph (--no-trace) about 1.6 GB at the default 16,16; beyond
+# that a typo (--points 1000000000) would fill the memory before the first step.
+MAX_POINTS = 100_000
 
 
 class _TrainingRefusedError(Exception):
@@ -196,6 +264,14 @@ def _real_in(low: float, high: float, *, low_open: bool = False) -> Callable[[st
         return x
 
     return parse
+
+
+def _points(text: str) -> int:
+    """A --points argument: 2 (one of each class) up to MAX_POINTS."""
+    n = _int_at_least(2)(text)
+    if n > MAX_POINTS:
+        raise argparse.ArgumentTypeError(f"expected at most {MAX_POINTS:,} points, got {n:,}")
+    return n
 
 
 def _shown_layers(sizes: Sequence[int]) -> str:
@@ -302,10 +378,10 @@ def _add_network_options(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--points",
-        type=_int_at_least(2),
+        type=_points,
         default=100,
         metavar="N",
-        help="points in the dataset (default 100)",
+        help=f"points in the dataset, 2 to {MAX_POINTS:,} (default 100)",
     )
     parser.add_argument(
         "--noise",

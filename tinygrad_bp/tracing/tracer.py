@@ -59,6 +59,7 @@ from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 from .. import checks, grad_mode
+from ..checks import positive_lr
 from ..value import Operand, Value, walk
 from .codegen import TraceError, graph_nodes, identifier
 from .compiled import forget_compiled, pass_function, sgd_function
@@ -185,9 +186,11 @@ class Traced:
         ``.grad`` is left alone). Returns the number of updates made: an inf
         or NaN gradient stops the loop before that update, with the
         gradients of that step in ``.grad``, as ``SGD.step`` refuses it.
+        ``lr`` is checked as ``SGD`` checks it: a finite number above 0.
         """
         if isinstance(steps, bool) or not isinstance(steps, int) or steps < 0:
             raise ValueError(f"sgd: steps must be a whole number >= 0, got {steps!r}")
+        lr = positive_lr(lr, "sgd")  # as SGD: a NaN, inf or negative rate would train nonsense
         if steps == 0:
             return 0
         leaves = self.leaves
