@@ -297,3 +297,13 @@ def test_code_blocks_are_found_inside_lists_and_can_be_left_out() -> None:
         ("python", "x = 1\n", False),
         ("python", "boom\n", True),
     ]
+
+
+def test_the_table_of_ops_lists_every_op_of_the_table_once() -> None:
+    from tinygrad_bp.value import OPS
+
+    text = (DOCS / "ops.md").read_text(encoding="utf-8")
+    first_cells = re.findall(r"^\| ((?:`[^`]+` ?)+)\|", text, re.M)
+    listed = [name for cell in first_cells for name in re.findall(r"`([^`]+)`", cell)]
+    assert len(listed) == len(set(listed)), "an op listed twice"
+    assert set(listed) == set(OPS), (set(OPS) - set(listed), set(listed) - set(OPS))

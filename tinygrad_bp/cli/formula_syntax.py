@@ -90,7 +90,13 @@ def functions() -> dict[str, Op]:
 
 
 def _callable_name(name: str) -> bool:
-    return name.isidentifier() and not keyword.iskeyword(name) and not name.startswith("_")
+    # ASCII names only: Σ (total) is an identifier to Python, but not a formula's function.
+    return (
+        name.isascii()
+        and name.isidentifier()
+        and not keyword.iskeyword(name)
+        and not name.startswith("_")
+    )
 
 
 def allowed(names: Iterable[str] | None = None) -> str:
