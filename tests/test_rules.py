@@ -456,3 +456,16 @@ def test_every_rule_returns_floats(name: str) -> None:
         value, local = ALL[name](*args)
         assert type(value) is float and type(local) is tuple, (name, args)
         assert all(type(d) is float for d in local), (name, args, local)
+
+
+@pytest.mark.parametrize(
+    ("y", "expected"), [(-0.5, 0.0), (-2.5, 0.0), (0.5, math.inf), (1.5, math.inf)]
+)
+def test_minus_infinity_to_a_fractional_power_is_ieees_as_pytorchs(
+    y: float, expected: float
+) -> None:
+    # torch.pow(-inf, -0.5) is 0.0 and torch.pow(-inf, 0.5) is inf: no error where PyTorch has a number.
+    assert rules.pow(-math.inf, y)[0] == expected
+    assert (Value(-math.inf) ** y).data == expected
+    with pytest.raises(ValueError, match=r"\*\*: a negative base -2.0 to the fractional power"):
+        rules.pow(-2.0, y)

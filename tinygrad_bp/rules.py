@@ -109,14 +109,16 @@ def pow(x: float, y: float) -> tuple[float, tuple[float, float]]:
       (``0.5 ** inf == 0``, ``(-2) ** inf == inf``).
 
     Where PyTorch returns NaN or inf this raises, naming ``**`` and the
-    inputs: a negative base (-inf included) to a finite fractional power is
-    a ValueError, zero to a negative power a ZeroDivisionError, and a finite
-    result too large for a float an OverflowError.
+    inputs: a finite negative base to a finite fractional power is a
+    ValueError, zero to a negative power a ZeroDivisionError, and a finite
+    result too large for a float an OverflowError. -inf to a fractional
+    power is IEEE's, as PyTorch's: 0.0 below 0 (``(-inf) ** -0.5``), inf
+    above.
 
     >>> pow(0.0, 0.5)
     (0.0, (inf, 0.0))
     """
-    if x < 0.0 and math.isfinite(y) and not float(y).is_integer():
+    if x < 0.0 and math.isfinite(x) and math.isfinite(y) and not float(y).is_integer():
         raise ValueError(
             f"**: a negative base {x!r} to the fractional power {y!r} is not a real number"
         )
@@ -162,15 +164,15 @@ def pow_dx(x: float, y: float) -> float:
 def real_pow(x: float, y: float) -> float:
     """x ** y where it is a real number; elsewhere an error, for ``pow``'s template.
 
-    Python's ``**`` makes a negative base to a fractional power a complex
-    number, and gives inf for ``(-inf) ** 0.5`` and ``0.0 ** -inf``: here
-    the first two are a ValueError, the last a ZeroDivisionError, as in
-    ``pow``, which then says which op failed, and where.
+    Python's ``**`` makes a finite negative base to a fractional power a
+    complex number, and gives inf for ``0.0 ** -inf``: here the first is a
+    ValueError, the second a ZeroDivisionError, as in ``pow``, which then
+    says which op failed, and where.
 
     >>> real_pow(-8.0, 2.0), real_pow(0.0, 0.5)
     (64.0, 0.0)
     """
-    if x < 0.0 and math.isfinite(y) and not y.is_integer():
+    if x < 0.0 and math.isfinite(x) and math.isfinite(y) and not y.is_integer():
         raise ValueError("math domain error: a negative base to a fractional power")
     if x == 0.0 and y < 0.0:
         raise ZeroDivisionError("0.0 cannot be raised to a negative power")
