@@ -694,3 +694,22 @@ def test_train_with_and_without_trace_ends_the_same(capsys: pytest.CaptureFixtur
         last = capsys.readouterr().out.strip().splitlines()[-1]
         finals.append(last.split(" in ")[0])  # the time differs
     assert finals[0] == finals[1] and finals[0].startswith("final loss ")
+
+
+# -- nothing to trace, nothing to train ---------------------------------------------------
+
+
+def test_a_function_that_returns_nothing_is_refused_in_one_line() -> None:
+    with pytest.raises(TypeError, match="returned an empty tuple; expected a Value") as info:
+        trace(lambda t: (), 1.0)
+    assert "\n" not in str(info.value)
+
+
+def test_sgd_refuses_an_empty_parameter_list() -> None:
+    a = Value(2.0, "a")
+    traced = trace(a * a)
+    for attempt in (lambda: traced.sgd([], 0.1, 3), lambda: traced.sgd_source([])):
+        with pytest.raises(ValueError, match="empty parameter list; expected the leaves") as info:
+            attempt()
+        assert "\n" not in str(info.value)
+    assert a.data == 2.0 and a.grad == 0.0

@@ -158,6 +158,8 @@ def sgd_function(
     if t.example is not None:
         raise TraceError("sgd() trains the trace of a graph; call a function's trace instead")
     params = tuple(dict.fromkeys(parameters))
+    if not params:  # a loop that trains nothing is a mistake, as SGD([]) is
+        raise ValueError("sgd: got an empty parameter list; expected the leaves to train")
     is_leaf = set(t.leaves)
     for k, p in enumerate(params):
         if p not in is_leaf:

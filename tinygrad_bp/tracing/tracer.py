@@ -363,6 +363,8 @@ def trace(
             )
     result = graph(*inputs)
     roots = list(result) if isinstance(result, tuple) else [result]
+    if not roots:
+        raise TypeError("trace: fn returned an empty tuple; expected a Value, or a tuple of Values")
     for k, r in enumerate(roots):
         if not isinstance(r, Value):
             raise TypeError(f"trace: fn must return Values, got {type(r).__name__} at {k}")
