@@ -264,6 +264,18 @@ def test_a_huge_learning_rate_is_named_in_a_sentence_that_reads(
     )
 
 
+def test_train_says_when_it_does_not_trace(capsys: pytest.CaptureFixture[str]) -> None:
+    status, lines, _ = train(["moons", "--steps", "2"], capsys)
+    assert status == 0
+    assert lines[-2] == (
+        "not traced, run by the interpreted engine: a trace pays from about 679 points × steps "
+        "(its compile against each step's saving); this run has 200"
+    )
+    for argv in (["--steps", "7"], ["--steps", "2", "--no-trace"]):  # traced; not asked to
+        lines = train(["moons", *argv], capsys)[1]
+        assert not any(line.startswith("not traced") for line in lines)
+
+
 def test_the_saved_file_records_the_architecture(tmp_path: Path) -> None:
     path = tmp_path / "m.json"
     save(MLP(2, [3, 1], "sigmoid"), path)

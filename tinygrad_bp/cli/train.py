@@ -98,7 +98,7 @@ def _run_train(args: argparse.Namespace) -> int:
             loss_fn=setup.loss_fn,
             optimizer=setup.optimizer,
             schedule=setup.schedule,
-            trace=args.trace,
+            trace=None if args.trace else False,  # traced where it pays, unless --no-trace
         )
     except train.TrainingInterrupted as stop:
         # The model holds exactly stop.updates updates: keep them if asked. With
@@ -136,6 +136,8 @@ def _run_train(args: argparse.Namespace) -> int:
         except (OSError, ValueError, RuntimeError) as e:
             failed = bool(_fail(f"cannot write the plot {args.plot!r}: {e}"))
 
+    if history.note:
+        print(f"not traced, run by the interpreted engine: {history.note}")
     loss, acc = history.losses[-1], history.accuracies[-1]
     print(
         f"final loss {loss:.6f} accuracy {acc:.0%} ({round(acc * len(y))}/{len(y)}) "
