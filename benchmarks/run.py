@@ -238,7 +238,9 @@ def moons(sizes: Sizes, report: Report) -> None:
     # The interpreted engine is shaped for reading; the trace is the fast path.
     for name, goal in (("micrograd", 20), ("PyTorch", 15)):
         if name in names:
-            report.target(f"moons step: {name} ÷ tinygrad_bp (GC on)", ratios[name, "on"], "≥", goal)
+            report.target(
+                f"moons step: {name} ÷ tinygrad_bp (GC on)", ratios[name, "on"], "≥", goal
+            )
     report.target("moons step: tinygrad_bp traced ÷ hand-written floats (GC on)", traced, "≤", 0.5)
     report.target("moons: trace + generate + compile one point, ms", cost["median ms"], "<", 100)
 

@@ -162,7 +162,8 @@ def from_torch(module: object, cls: type[MLP] = MLP) -> MLP:
     module (``ReLU``, ``Tanh``, ``Sigmoid``), the hidden layers all with the
     same one, as an MLP has. Anything else is refused with one line naming
     the layer. The weights are read as Python floats (a float32 weight
-    becomes the float64 of the same value).
+    becomes the float64 of the same value); complex weights, or weights on
+    the meta device (a shape without numbers), are refused.
     """
     _need_torch()
     import torch
@@ -180,6 +181,7 @@ def from_torch(module: object, cls: type[MLP] = MLP) -> MLP:
         if kind is torch.nn.Linear or kind is shared_class:
             if layer.bias is None:
                 raise ValueError(f"{this} has no bias; {SUPPORTED}")
+            _readable(this, layer)
             if linears and layer.in_features != linears[-1][1].out_features:
                 raise ValueError(
                     f"{this} takes {layer.in_features} inputs but the "
@@ -217,6 +219,22 @@ def from_torch(module: object, cls: type[MLP] = MLP) -> MLP:
     return cls.from_weights(
         weights, biases, hidden[0] if hidden else "relu", output_activation=activations[-1]
     )
+
+
+def _readable(this: str, layer: Any) -> None:
+    """Refuse a Linear whose numbers are not real floats held in memory: nothing to copy."""
+    for what in ("weight", "bias"):
+        tensor = getattr(layer, what)
+        if tensor.is_meta:  # a shape without data: tolist() would raise NotImplementedError
+            raise ValueError(
+                f"{this} has its {what} on the meta device (no data); expected a tensor with its "
+                "numbers, e.g. on the CPU (module.to_empty(device='cpu') and set the weights)"
+            )
+        if not tensor.dtype.is_floating_point:  # complex or integer: not real numbers to copy
+            raise ValueError(
+                f"{this} has a {tensor.dtype} {what}; expected a real floating-point dtype "
+                "(float64, float32, float16 or bfloat16)"
+            )
 
 
 def _one_line(layer: object) -> str:

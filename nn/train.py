@@ -24,7 +24,7 @@ from operator import is_not
 from typing import Any
 
 from tinygrad_bp import Value, no_grad
-from tinygrad_bp.tracing.tracer import Traced
+from tinygrad_bp.tracing.tracer import MAX_SIZE, Traced
 from tinygrad_bp.tracing.tracer import trace as trace_function
 
 from ._util import plural, stop_requests
@@ -34,6 +34,23 @@ from .module import MLP
 from .optim import SGD, Optimizer
 
 Points = Sequence[Sequence[float]]
+
+# What a trace costs and saves per node and edge of one point's graph, measured on MLPs of
+# 66 to 124,000 nodes and edges (benchmarks/trace_payoff.py): generating and compiling the
+# code takes 9 to 19 µs each; a step then runs 28 to 300 ns each per point faster than the
+# interpreted engine (the least for the largest graphs). The worst of each, so that a trace
+# is made only where it pays: from about 680 points × steps on.
+TRACE_COMPILE_NS = 19_000
+TRACE_SAVES_NS = 28
+
+
+def trace_pays(size: int, points: int, steps: int) -> bool:
+    """Whether tracing a graph of ``size`` nodes and edges saves more than it costs.
+
+    >>> trace_pays(1_000, 100, 100), trace_pays(1_000, 100, 2)
+    (True, False)
+    """
+    return TRACE_SAVES_NS * size * points * steps >= TRACE_COMPILE_NS * size
 
 
 def accuracy(scores: Sequence[Value | float], labels: Sequence[int]) -> float:
@@ -180,10 +197,16 @@ def linear_decay(steps: int, start: float = 1.0, end: float = 0.1) -> Callable[[
 
 @dataclass
 class History:
-    """``losses[k]`` and ``accuracies[k]``: the model's after k updates (k = 0..steps)."""
+    """``losses[k]`` and ``accuracies[k]``: the model's after k updates (k = 0..steps).
+
+    ``traced``: whether the steps ran as traced code; ``note``: why a loss
+    that could be traced was not (it would not pay, or is too large), or "".
+    """
 
     losses: list[float] = field(default_factory=list)
     accuracies: list[float] = field(default_factory=list)
+    traced: bool = False
+    note: str = ""
 
     def first_perfect(self) -> int | None:
         """The fewest updates after which the accuracy was 100%, or None."""
@@ -222,7 +245,7 @@ def fit(
     optimizer: Optimizer | None = None,
     schedule: Callable[[int], float] | None = None,
     progress: bool = False,
-    trace: bool = True,
+    trace: bool | None = None,
 ) -> History:
     """Full-batch training: ``steps`` times forward, backward, update.
 
@@ -239,14 +262,17 @@ def fit(
     once) and raises TrainingInterrupted, which says how many updates the
     model holds.
 
-    With ``trace=True`` (the default) and a loss that splits per example
-    (an ``ExampleLoss``, as ``svm_loss``), one example's graph is traced
-    once and every step runs it as generated code over all the points,
-    with the same numbers, to the last bit, as ``trace=False``, which
-    builds and walks the whole batch's graph on every step. A model whose
-    parameters are replaced between steps is traced again. Any other
-    ``loss_fn`` runs interpreted. See ``tinygrad_bp.tracing.tracer`` for what a
-    trace freezes: Python control flow on ``.data`` in the model.
+    With a loss that splits per example (an ``ExampleLoss``, as
+    ``svm_loss``), one example's graph can be traced once and every step
+    run as generated code over all the points, with the same numbers, to
+    the last bit, as ``trace=False``, which builds and walks the whole
+    batch's graph on every step. ``trace=None`` (the default) traces when
+    it pays (``trace_pays``: points × steps against the compile) and the
+    graph is within ``MAX_SIZE``, saying why not in ``History.note``;
+    ``trace=True`` always traces (a graph past ``MAX_SIZE`` is refused). A
+    model whose parameters are replaced between steps is traced again. Any
+    other ``loss_fn`` runs interpreted. See ``tinygrad_bp.tracing.tracer``
+    for what a trace freezes: Python control flow on ``.data`` in the model.
     """
     if isinstance(steps, bool) or not isinstance(steps, int) or steps < 0:
         raise ValueError(f"fit: steps must be a whole number >= 0, got {steps!r}")
@@ -259,9 +285,15 @@ def fit(
         optimizer = SGD(model.parameters(), lr=schedule(0))
     history = History()
     traced = None
-    if trace and isinstance(loss_fn, ExampleLoss) and steps:
+    if trace is not False and isinstance(loss_fn, ExampleLoss) and steps:
         loss_fn.check(X, y)
-        traced = _PerExample(loss_fn, model, X, y)
+        history.note = "" if trace else _why_not_trace(len(model.parameters()), len(X), steps)
+        if not history.note:  # one point's graph, walked; its code is written when first run
+            traced = _PerExample(loss_fn, model, X, y, MAX_SIZE if trace else None)
+            size = traced.traced.size
+            history.note = "" if trace else _why_not_trace(size, len(X), steps)
+            traced = None if history.note else traced
+    history.traced = traced is not None
     bar = _progress_bar(steps) if progress else None
     try:
         with stop_requests() as stop:
@@ -301,13 +333,36 @@ def fit(
     return history
 
 
+def _why_not_trace(size: int, points: int, steps: int) -> str:
+    """Why a graph of about ``size`` nodes and edges is better not traced, or "" if it is not."""
+    if size > MAX_SIZE:
+        return (
+            f"one point's graph has {size:,} or more nodes and edges, more than the "
+            f"{MAX_SIZE:,} a trace compiles"
+        )
+    if not trace_pays(size, points, steps):
+        return (
+            f"a trace pays from about {TRACE_COMPILE_NS / TRACE_SAVES_NS:,.0f} points × steps "
+            f"(its compile against each step's saving); this run has {points * steps:,}"
+        )
+    return ""
+
+
 class _PerExample:
     """An ``ExampleLoss`` traced for one example and run over the whole data."""
 
-    def __init__(self, loss_fn: ExampleLoss, model: MLP, X: Points, y: Sequence[int]) -> None:
+    def __init__(
+        self,
+        loss_fn: ExampleLoss,
+        model: MLP,
+        X: Points,
+        y: Sequence[int],
+        max_size: int | None = MAX_SIZE,
+    ) -> None:
         self.loss_fn, self.model = loss_fn, model
         self.examples = list(zip(X, y))
         self.labels = y
+        self.max_size = max_size
         self.traced = self._trace()
 
     def _trace(self) -> Traced:
@@ -318,6 +373,7 @@ class _PerExample:
             x,
             label,
             penalty=self.loss_fn.penalty(self.model),
+            max_size=self.max_size,
         )
 
     def step(self) -> tuple[float, float]:

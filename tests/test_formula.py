@@ -185,6 +185,17 @@ REFUSED = [
     ("log(x)", {"x": -1}, r"cannot compute log\(x\): log"),
     ("x / y", {"x": 1, "y": 0}, r"cannot compute x / y"),
     ("exp(x)", {"x": 1000}, "cannot compute exp"),
+    # an overflow is refused whether the numbers alone make it or a name's value does
+    ("1e308*10*x", {"x": 1}, r"^1e308\*10 is too large for a float"),
+    (
+        "x*1e308*10",
+        {"x": 1},
+        r"^x\*1e308\*10 is too large for a float \(1e\+308 \* 10.0 is inf\); every value in a "
+        r"formula must be finite",
+    ),
+    ("x*y", {"x": -1e308, "y": -1e308}, r"^x\*y is too large for a float \(-1e\+308 \* -1e\+308"),
+    ("x - y", {"x": 1e308, "y": -1e308}, r"^x - y is too large .*\(1e\+308 - -1e\+308 is inf\)"),
+    ("leaky_relu(x, x)", {"x": -1e308}, r"^leaky_relu\(x, x\) is too large .*\(it is inf\)"),
     ("f = f + 1", {"f": 1}, "f names the result and is also given a value"),
     ("exp = x", {"x": 1}, "exp is a function"),
     ("x.y = 2", {}, "an assign statement"),

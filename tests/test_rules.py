@@ -463,7 +463,7 @@ def test_every_rule_returns_floats(name: str) -> None:
 def test_minus_infinity_to_a_fractional_power_is_ieees_as_pytorchs(
     y: float, expected: float
 ) -> None:
-    # torch.pow(-inf, -0.5) is 0.0 and torch.pow(-inf, 0.5) is inf: no error where PyTorch has a number.
+    # torch.pow(-inf, -0.5) is 0.0, torch.pow(-inf, 0.5) inf: no error where PyTorch has a number.
     assert rules.pow(-math.inf, y)[0] == expected
     assert (Value(-math.inf) ** y).data == expected
     with pytest.raises(ValueError, match=r"\*\*: a negative base -2.0 to the fractional power"):

@@ -632,8 +632,9 @@ def test_per_example_errors_name_the_example() -> None:
 def test_fit_traced_and_interpreted_give_the_same_history_and_weights() -> None:
     X, y = make_moons(40, seed=2, signed=True)
     a, b = MLP(2, [8, 8, 1], seed=2), MLP(2, [8, 8, 1], seed=2)
-    traced = fit(a, X, y, steps=15)
+    traced = fit(a, X, y, steps=15, trace=True)  # 600 points × steps: traced only when asked
     interpreted_run = fit(b, X, y, steps=15, trace=False)
+    assert traced.traced and not interpreted_run.traced
     assert traced.losses == interpreted_run.losses
     assert traced.accuracies == interpreted_run.accuracies
     assert a.get_weights() == b.get_weights()
@@ -713,3 +714,83 @@ def test_train_with_and_without_trace_ends_the_same(capsys: pytest.CaptureFixtur
         last = capsys.readouterr().out.strip().splitlines()[-1]
         finals.append(last.split(" in ")[0])  # the time differs
     assert finals[0] == finals[1] and finals[0].startswith("final loss ")
+
+
+# -- nothing to trace, nothing to train ---------------------------------------------------
+
+
+def test_a_function_that_returns_nothing_is_refused_in_one_line() -> None:
+    with pytest.raises(TypeError, match="returned an empty tuple; expected a Value") as info:
+        trace(lambda t: (), 1.0)
+    assert "\n" not in str(info.value)
+
+
+def test_sgd_refuses_an_empty_parameter_list() -> None:
+    a = Value(2.0, "a")
+    traced = trace(a * a)
+    for attempt in (lambda: traced.sgd([], 0.1, 3), lambda: traced.sgd_source([])):
+        with pytest.raises(ValueError, match="empty parameter list; expected the leaves") as info:
+            attempt()
+        assert "\n" not in str(info.value)
+    assert a.data == 2.0 and a.grad == 0.0
+
+
+# -- tracing only where it pays, within bounded memory ------------------------------------
+
+
+def chain(ops: int) -> Value:
+    y = x = Value(0.5, "x")
+    for _ in range(ops // 2):
+        y = y * 0.999 + 0.001
+    assert x is not y
+    return y
+
+
+def test_a_graph_past_the_size_bound_is_refused_before_any_code_is_written() -> None:
+    y = chain(20_000)  # 20,000 nodes and 40,000 operands
+    with pytest.raises(TraceError) as info:
+        trace(y)
+    assert str(info.value) == (
+        "the graph has 60,000 nodes and edges, more than the 50,000 a trace compiles (each "
+        "takes a few kB to compile); call backward() instead, or raise max_size"
+    )
+    with pytest.raises(TraceError, match="more than the 100 a trace compiles"):
+        trace(lambda x: x * x + chain(100) * x, 1.0, max_size=100)
+    small = trace(chain(100), max_size=300)
+    assert small.size == 300 and small() == chain(100).data
+
+
+def test_fit_traces_where_it_pays_and_says_why_not() -> None:
+    X, y = make_moons(100, seed=0, signed=True)
+    few = fit(MLP(2, [8, 8, 1], seed=0), X, y, steps=2)
+    assert not few.traced
+    assert few.note == (
+        "a trace pays from about 679 points × steps (its compile against each step's saving); "
+        "this run has 200"
+    )
+    many = fit(MLP(2, [8, 8, 1], seed=0), X, y, steps=7)
+    assert many.traced and many.note == ""
+    forced = fit(MLP(2, [8, 8, 1], seed=0), X, y, steps=2, trace=True)
+    assert forced.traced and forced.losses == few.losses
+
+
+def test_fit_does_not_trace_a_graph_past_the_size_bound(monkeypatch: pytest.MonkeyPatch) -> None:
+    X, y = make_moons(100, seed=0, signed=True)
+    model = MLP(2, [8, 8, 1], seed=0)  # 105 parameters; one point's graph: 354 nodes and edges
+    monkeypatch.setattr("nn.train.MAX_SIZE", 200)
+    with pytest.raises(TraceError, match="has 354 nodes and edges, more than the 200 a trace"):
+        fit(model, X, y, steps=7, trace=True)
+    history = fit(model, X, y, steps=7)  # 700 points × steps would pay, but not the memory
+    assert not history.traced
+    assert history.note == (
+        "one point's graph has 354 or more nodes and edges, more than the 200 a trace compiles"
+    )
+
+    def refuse(*args: object, **kwargs: object) -> Traced:
+        raise AssertionError("traced")
+
+    # Past the bound by its parameters alone, the graph is not even walked.
+    monkeypatch.setattr("nn.train.MAX_SIZE", 100)
+    monkeypatch.setattr("nn.train.trace_function", refuse)
+    history = fit(model, X, y, steps=7)
+    assert not history.traced and history.note.startswith("one point's graph has 105 or more")

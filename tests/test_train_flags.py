@@ -275,6 +275,42 @@ def test_a_diverging_loss_is_one_line_and_nothing_is_saved(
     )
 
 
+def test_a_huge_noise_is_named_as_the_problem_not_the_learning_rate(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    for steps in ("1", "2"):  # the loss diverges after one update; the second gradient is NaN
+        status, _, err = train(["moons", "--noise", "1e300", "--steps", steps], capsys)
+        assert status == 1 and len(err.splitlines()) == 1
+        assert err.startswith("tinygrad-bp train: error: training ")
+        assert err.endswith(
+            "; the noise is the problem: --noise 1e+300 puts points as far as 2.83e+300 from "
+            "the origin (the data lie within about 2 of it); a --noise of at most 1 may help\n"
+        )
+        assert "--lr" not in err and ".;" not in err
+
+
+def test_a_huge_learning_rate_is_named_in_a_sentence_that_reads(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    status, _, err = train(["moons", "--lr", "1e300", "--steps", "3"], capsys)
+    assert status == 1 and len(err.splitlines()) == 1
+    assert err.endswith(
+        "expected a finite number. No parameter was changed; a smaller --lr may help\n"
+    )
+
+
+def test_train_says_when_it_does_not_trace(capsys: pytest.CaptureFixture[str]) -> None:
+    status, lines, _ = train(["moons", "--steps", "2"], capsys)
+    assert status == 0
+    assert lines[-2] == (
+        "not traced, run by the interpreted engine: a trace pays from about 679 points × steps "
+        "(its compile against each step's saving); this run has 200"
+    )
+    for argv in (["--steps", "7"], ["--steps", "2", "--no-trace"]):  # traced; not asked to
+        lines = train(["moons", *argv], capsys)[1]
+        assert not any(line.startswith("not traced") for line in lines)
+
+
 def test_the_saved_file_records_the_architecture(tmp_path: Path) -> None:
     path = tmp_path / "m.json"
     save(MLP(2, [3, 1], "sigmoid"), path)

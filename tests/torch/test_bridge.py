@@ -422,6 +422,15 @@ REFUSED = [
     ),
     (_seq(L(2, 3), _seq(L(3, 1))), r"layer 1 \(Sequential\(\.\.\.\)\) is not supported"),
     (_seq(), r"the Sequential holds no Linear layer"),
+    (
+        _seq(L(2, 1, dtype=torch.complex128)),
+        r"layer 0 \(Linear\(.*\)\) has a torch.complex128 weight; expected a real floating-point",
+    ),
+    (
+        _seq(L(2, 3), L(3, 1, device="meta")),
+        r"layer 1 \(Linear\(.*\)\) has its weight on the meta device \(no data\); expected a "
+        r"tensor with its numbers",
+    ),
 ]
 
 

@@ -18,6 +18,10 @@ Numbers are floats from the start, so arithmetic on numbers alone is float
 arithmetic: ``9**9**9`` is a float overflow, refused at once, never an
 integer of 370 million digits. Everything that can be refused (syntax,
 names, functions, numbers) is refused before the first Value is made.
+A value that overflows once the names have their values is refused too,
+where it happens: ``x*1e308*10`` with x=1 as ``1e308*10`` is, and as
+``exp(x)`` with x=1000 is (every value of a formula is finite; the
+engine itself would carry the inf on, as float arithmetic does).
 
 >>> f = build("tanh(x*w + b)", {"x": 2.0, "w": -0.5, "b": 0.25})
 >>> f.root.label, round(f.root.data, 6), [v.label for v in f.leaves.values()]
@@ -162,12 +166,30 @@ def _compute(
     results: dict[int, Operand] = {}
     for node in reversed(nodes):  # children come after their parents in ``nodes``
         try:
-            results[id(node)] = _one(text, node, results, leaves, ops)
+            result = results[id(node)] = _one(text, node, results, leaves, ops)
         except FormulaError:
             raise
         except (ArithmeticError, ValueError, TypeError) as e:
             raise FormulaError(f"cannot compute {syntax.segment(text, node)}: {e}") from None
+        if isinstance(result, Value) and not math.isfinite(result.data):
+            # Every operand is finite (the leaves, the numbers and each node before it are):
+            # this node overflowed, as exp(1000) would, and is refused as exp(1000) is.
+            raise FormulaError(_overflow(text, node, results, result.data))
     return results[id(nodes[0])]
+
+
+def _overflow(text: str, node: ast.AST, results: Mapping[int, Operand], r: float) -> str:
+    """The message for a node whose value overflowed: its operands and what they gave."""
+    if isinstance(node, ast.BinOp):
+        a, b = (results[id(n)] for n in (node.left, node.right))
+        a, b = (x.data if isinstance(x, Value) else x for x in (a, b))
+        how = f"{a!r} {syntax.OPERATORS[type(node.op)]} {b!r} is {r!r}"
+    else:
+        how = f"it is {r!r}"
+    return (
+        f"{syntax.segment(text, node)} is too large for a float ({how}); every value in a "
+        "formula must be finite, at most about 1.8e308"
+    )
 
 
 def _one(

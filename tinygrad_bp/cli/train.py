@@ -142,6 +142,7 @@ def _run_train(args: argparse.Namespace) -> int:
         f"{plural(args.steps, 'step')} of full-batch {setup.description}"
     )
     start = time.perf_counter()
+    starting = [p.data for p in model.parameters()]  # to tell whether an update moved any
     terminated = _Signalled()
     try:
         with _sigterm_stops_training(terminated):
@@ -154,7 +155,7 @@ def _run_train(args: argparse.Namespace) -> int:
                 loss_fn=setup.loss_fn,
                 optimizer=setup.optimizer,
                 schedule=setup.schedule,
-                trace=args.trace,
+                trace=None if args.trace else False,  # traced where it pays, unless --no-trace
             )
     except train.TrainingInterrupted as stop:
         # The model holds exactly stop.updates updates: keep them if asked. With
@@ -173,14 +174,16 @@ def _run_train(args: argparse.Namespace) -> int:
     except (ValueError, ArithmeticError) as e:
         # A run that diverged (say, from loaded parameters near 1e300): the
         # optimizer refuses a non-finite gradient and changes nothing.
-        hint = "; a smaller --lr may help" if args.load is None else ""
-        return _fail(f"training stopped: {e}{hint}")
+        moved = [p.data for p in model.parameters()] != starting
+        hint = _divergence_hint(args, X, lr_may_help=moved and args.load is None)
+        return _fail(f"training stopped: {str(e).rstrip('.')}{hint}")
     seconds = time.perf_counter() - start
     if not math.isfinite(history.losses[-1]):
         kept = ", so nothing was saved" if args.save is not None else ""
+        hint = _divergence_hint(args, X, lr_may_help=math.isfinite(history.losses[0]))
         return _fail(
             f"training diverged: the loss is {history.losses[-1]!r} after "
-            f"{plural(args.steps, 'step')}{kept}; a smaller --lr may help"
+            f"{plural(args.steps, 'step')}{kept}{hint}"
         )
     perfect = history.first_perfect()
     if perfect is not None:
@@ -197,12 +200,37 @@ def _run_train(args: argparse.Namespace) -> int:
         except (OSError, ValueError, RuntimeError) as e:
             failed = bool(_fail(f"cannot write the plot {args.plot!r}: {e}"))
 
+    if history.note:
+        print(f"not traced, run by the interpreted engine: {history.note}")
     loss, acc = history.losses[-1], history.accuracies[-1]
     print(
         f"final loss {loss:.6f} accuracy {acc:.0%} ({round(acc * len(y))}/{len(y)}) "
         f"after {plural(args.steps, 'step')} in {seconds:.1f} s"
     )
     return 1 if failed else 0
+
+
+# The datasets lie within about 2 of the origin: a jitter beyond this swamps them.
+NOISE_SWAMPS = 1.0
+
+
+def _divergence_hint(
+    args: argparse.Namespace, X: Sequence[Sequence[float]], *, lr_may_help: bool
+) -> str:
+    """What may help after an inf or NaN in training, as "; ..." (or "" if nothing to say).
+
+    A --noise far beyond the data's size is the cause whatever the learning
+    rate; the learning rate is named only where it moved a parameter
+    (``lr_may_help``): before the first update it played no part.
+    """
+    if args.noise is not None and args.noise > NOISE_SWAMPS:
+        far = max(abs(c) for x in X for c in x)
+        return (
+            f"; the noise is the problem: --noise {args.noise:g} puts points as far as "
+            f"{far:.3g} from the origin (the data lie within about 2 of it); a --noise of at "
+            f"most {NOISE_SWAMPS:g} may help"
+        )
+    return "; a smaller --lr may help" if lr_may_help else ""
 
 
 # -- which network, loss and optimizer train uses ------------------------------------------

@@ -62,9 +62,9 @@ from .. import checks, grad_mode
 from ..checks import positive_lr
 from ..value import Operand, Value, walk
 from .codegen import TraceError, graph_nodes, identifier
-from .compiled import forget_compiled, pass_function, sgd_function
+from .compiled import MAX_SIZE, bounded, forget_compiled, pass_function, sgd_function
 
-__all__ = ["trace", "Traced", "TraceError", "forget_compiled"]
+__all__ = ["trace", "Traced", "TraceError", "forget_compiled", "MAX_SIZE"]
 
 
 class Traced:
@@ -119,6 +119,7 @@ class Traced:
         ordered = dict.fromkeys(a for a in [*first_read, *leaves] if a.creator is None)
         self.leaves: tuple[Value, ...] = tuple(n for n in ordered if n not in is_input)
         self.order = order
+        self.size = sum(1 + len(n.args) for n in order)  # nodes and edges: what compiles
         self._shape = self._structure(order)
         self.fn_name = fn_name
         self._generated: tuple[str, Callable[..., Any]] | None = None  # made when first needed
@@ -314,6 +315,7 @@ def trace(
     graph: Value | Callable[..., Any],
     *example: Any,
     penalty: Value | None = None,
+    max_size: int | None = MAX_SIZE,
 ) -> Traced:
     """Trace a graph, or a function of one example, into generated Python.
 
@@ -333,6 +335,8 @@ def trace(
 
     The graph's shape is frozen: Python control flow on ``.data`` while it
     was built is replayed as it went, for every call and every example.
+    A graph of more than ``max_size`` nodes and edges (``MAX_SIZE``; None:
+    no bound) is refused before any code is written: its code's memory.
 
     >>> from tinygrad_bp import Value
     >>> w = Value(0.5, "w")
@@ -343,7 +347,7 @@ def trace(
     if isinstance(graph, Value):
         if example or penalty is not None:
             raise TypeError("trace(root) takes no example: the graph is built already")
-        return Traced([graph])
+        return bounded(Traced([graph]), max_size)
     if not callable(graph):
         raise TypeError(f"trace: expected a Value or a function, got {type(graph).__name__}")
     if not example:
@@ -364,10 +368,13 @@ def trace(
             )
     result = graph(*inputs)
     roots = list(result) if isinstance(result, tuple) else [result]
+    if not roots:
+        raise TypeError("trace: fn returned an empty tuple; expected a Value, or a tuple of Values")
     for k, r in enumerate(roots):
         if not isinstance(r, Value):
             raise TypeError(f"trace: fn must return Values, got {type(r).__name__} at {k}")
-    return Traced(roots, inputs, penalty, identifier(getattr(graph, "__name__", ""), ""))
+    name = identifier(getattr(graph, "__name__", ""), "")
+    return bounded(Traced(roots, inputs, penalty, name), max_size)
 
 
 def _parameter_names(fn: Callable[..., Any], n: int) -> list[str]:
