@@ -14,6 +14,8 @@ these one day, they move there.
 from __future__ import annotations
 
 import errno
+import math
+import numbers
 import os
 import secrets
 import signal
@@ -299,3 +301,19 @@ def _fsync_directory(directory: str) -> None:
         pass
     finally:
         os.close(fd)
+
+
+def finite_number(x: object, where: str) -> float:
+    """``x`` as a float if it is a finite real number (not a bool), else a ValueError naming
+    ``where``: what a weight read from a list, a file or a state dict must be."""
+    if isinstance(x, bool) or not isinstance(x, numbers.Real):
+        raise ValueError(f"{where}: expected a finite number, got {describe(x)}")
+    try:
+        value = float(x)
+    except OverflowError:  # an int (or Fraction) past the largest float, ~1.8e308
+        raise ValueError(
+            f"{where}: expected a finite number, got {describe(x)}, too large for a float"
+        ) from None
+    if not math.isfinite(value):
+        raise ValueError(f"{where}: expected a finite number, got {describe(x)}")
+    return value

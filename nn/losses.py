@@ -106,7 +106,7 @@ def mse(outputs: Sequence[Operand], targets: Sequence[Operand]) -> Value:
         gates=True,
     ),
 )
-def _hinge(score: float, label: float) -> tuple[float, tuple[float, float]]:
+def hinge_term(score: float, label: float) -> tuple[float, tuple[float, float]]:
     # max(0, 1 − y·s): zero, with zero slope, once the score is past the margin.
     # At exactly the margin the derivative is taken as 0, as relu's is.
     margin = 1.0 - label * score
@@ -132,7 +132,7 @@ def hinge(scores: Sequence[Operand], labels: Sequence[Operand]) -> Value:
     for i, y in enumerate(labels):
         if _data(y) not in (-1.0, 1.0):
             raise ValueError(f"hinge: labels must be -1 or +1, got {_data(y)!r} at index {i}")
-    return _mean([_hinge(s, y) for s, y in zip(scores, labels)])
+    return _mean([hinge_term(s, y) for s, y in zip(scores, labels)])
 
 
 # -- binary cross-entropy from logits ------------------------------------------------

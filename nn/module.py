@@ -13,8 +13,6 @@ engine's generic ``backward()`` computes every parameter's gradient.
 
 from __future__ import annotations
 
-import math
-import numbers
 import random
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING
@@ -24,6 +22,7 @@ from tinygrad_bp.extend import Op
 from tinygrad_bp.sums import weighted_sums
 
 from ._util import describe as _describe
+from ._util import finite_number
 
 if TYPE_CHECKING:  # only for the annotations: importing nn never imports torch
     import torch
@@ -412,20 +411,6 @@ def _is_list(x: object) -> bool:
     return isinstance(x, (list, tuple))
 
 
-def _number(x: object, where: str) -> float:
-    if isinstance(x, bool) or not isinstance(x, numbers.Real):
-        raise ValueError(f"{where}: expected a finite number, got {_describe(x)}")
-    try:
-        value = float(x)
-    except OverflowError:  # an int (or Fraction) past the largest float, ~1.8e308
-        raise ValueError(
-            f"{where}: expected a finite number, got {_describe(x)}, too large for a float"
-        ) from None
-    if not math.isfinite(value):
-        raise ValueError(f"{where}: expected a finite number, got {_describe(x)}")
-    return value
-
-
 def _checked_parameters(
     weights: object, biases: object, shape: list[tuple[int, int, bool]]
 ) -> tuple[list[list[list[float]]], list[list[float]]]:
@@ -449,7 +434,7 @@ def _checked_parameters(
                     f"weights[{k}][{j}]: expected {nin} weights (one per {per}), "
                     f"got {_describe(ws)}"
                 )
-            rows.append([_number(w, f"weights[{k}][{j}][{i}]") for i, w in enumerate(ws)])
+            rows.append([finite_number(w, f"weights[{k}][{j}][{i}]") for i, w in enumerate(ws)])
         out_w.append(rows)
         if shared:
             if _is_list(bias):
@@ -457,12 +442,12 @@ def _checked_parameters(
                     f"biases[{k}]: this layer's neurons share one bias; expected a number, "
                     f"got {_describe(bias)}"
                 )
-            out_b.append([_number(bias, f"biases[{k}]")])
+            out_b.append([finite_number(bias, f"biases[{k}]")])
         else:
             if not _is_list(bias) or len(bias) != nout:
                 raise ValueError(
                     f"biases[{k}]: expected a list of {nout} biases (one per neuron), "
                     f"got {_describe(bias)}"
                 )
-            out_b.append([_number(b, f"biases[{k}][{j}]") for j, b in enumerate(bias)])
+            out_b.append([finite_number(b, f"biases[{k}][{j}]") for j, b in enumerate(bias)])
     return out_w, out_b

@@ -48,11 +48,12 @@ import math
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
-from ._util import describe, plural
-from .module import MLP, _number
+from ._util import describe, finite_number, plural
 
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # MLP for type hints only: MLP's own methods call this module
     import torch
+
+    from .module import MLP
 
 # The activations a Sequential may hold, by the class name PyTorch gives them.
 TORCH_ACTIVATIONS = {"relu": "ReLU", "tanh": "Tanh", "sigmoid": "Sigmoid"}
@@ -154,8 +155,8 @@ def to_torch(model: MLP) -> torch.nn.Sequential:
     return torch.nn.Sequential(*modules)
 
 
-def from_torch(module: object, cls: type[MLP] = MLP) -> MLP:
-    """An MLP with ``module``'s architecture and weights (``MLP.from_torch``).
+def from_torch(module: object, cls: type[MLP]) -> MLP:
+    """A ``cls`` (an MLP) with ``module``'s architecture and weights (``MLP.from_torch``).
 
     ``module`` must be a ``torch.nn.Sequential`` of ``Linear`` layers with a
     bias (or ``SharedBiasLinear``), each followed by at most one activation
@@ -293,7 +294,9 @@ def load_state_dict(model: MLP, state: object) -> None:
                     f"{where}: {key}[{j}] must have {nin} weights (one per input), "
                     f"got {describe(row)}"
                 )
-            weights[-1].append([_number(x, f"{where}: {key}[{j}][{n}]") for n, x in enumerate(row)])
+            weights[-1].append(
+                [finite_number(x, f"{where}: {key}[{j}][{n}]") for n, x in enumerate(row)]
+            )
         key = f"{i}.bias"
         values = _list(state[key], key)
         count = 1 if layer.shared_bias else nout
@@ -302,7 +305,7 @@ def load_state_dict(model: MLP, state: object) -> None:
             raise ValueError(
                 f"{where}: {key} must have {plural(count, 'value')} ({why}), got {describe(values)}"
             )
-        b = [_number(x, f"{where}: {key}[{j}]") for j, x in enumerate(values)]
+        b = [finite_number(x, f"{where}: {key}[{j}]") for j, x in enumerate(values)]
         biases.append(b[0] if layer.shared_bias else b)
     model.set_weights(weights, biases)  # all checked above: nothing is half-applied
 

@@ -28,8 +28,7 @@ from tinygrad_bp.tracing.tracer import MAX_SIZE, Traced
 from tinygrad_bp.tracing.tracer import trace as trace_function
 
 from ._util import plural, stop_requests
-from .losses import _hinge as hinge_term
-from .losses import binary_cross_entropy_with_logits, hinge, l2, mse
+from .losses import binary_cross_entropy_with_logits, hinge, hinge_term, l2, mse
 from .module import MLP
 from .optim import SGD, Optimizer
 

@@ -23,7 +23,7 @@ from hypothesis import HealthCheck, given, note, settings
 from hypothesis import strategies as st
 
 from nn import MLP, SGD, fit, hinge, l2, make_moons, mazur
-from nn.losses import _hinge
+from nn.losses import hinge_term
 from tinygrad_bp import (
     Value,
     cli,
@@ -586,7 +586,7 @@ def test_per_example_against_the_full_batch_graph_to_the_bit() -> None:
     def term(x: list[Value], y: Value) -> tuple[Value, Value]:
         score = model(x)
         assert isinstance(score, Value)
-        return _hinge(score, y), score
+        return hinge_term(score, y), score
 
     traced = trace(term, *points[0], penalty=1e-3 * l2(params))
     assert len(traced.inputs) == 3 and set(traced.leaves) == set(params)
