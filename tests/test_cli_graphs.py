@@ -103,6 +103,24 @@ def test_a_formula_starting_with_a_minus_goes_after_a_double_dash(
 
 
 @pytest.mark.parametrize(
+    ("formula", "last"),
+    [
+        (["sqrt(x) - sqrt(x)", "x=0"], "= inf + -1 × inf = nan"),  # what backward() gives: nan
+        (["x*y + x*y", "x=1", "y=1e308"], "= 1e+308 + 1e+308 = inf"),  # backward(): inf
+    ],
+)
+def test_explain_and_viz_show_a_sum_of_inf_minus_inf_or_one_that_overflows(
+    formula: list[str], last: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    status, out, err = run(["explain", *formula, "--wrt", "x"], capsys)
+    assert status == 0 and err == "", err
+    assert out.splitlines()[3].endswith(last)
+    status, out, err = run(["viz", *formula, "-o", str(tmp_path / "g.html")], capsys)
+    assert status == 0 and err == "", err
+    assert out.startswith(f"Wrote {tmp_path / 'g.html'}: out = ")
+
+
+@pytest.mark.parametrize(
     ("argv", "message"),
     [
         (
