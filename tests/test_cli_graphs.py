@@ -154,6 +154,46 @@ def test_a_bad_graph_is_one_line(
     assert list(tmp_path.iterdir()) == []
 
 
+def terms(n: int) -> list[str]:
+    """tanh(x*w1) + … + tanh(x*wn) and its values: 3n + 1 leaves and nodes, n − 1 sums."""
+    formula = " + ".join(f"tanh(x*w{k})" for k in range(1, n + 1))
+    return [formula, "x=0.5", *(f"w{k}={k / n:.3f}" for k in range(1, n + 1))]
+
+
+@pytest.mark.parametrize("command", ["draw", "viz"])
+def test_a_graph_over_max_nodes_is_one_line_naming_the_flag(
+    command: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    target = tmp_path / ("g.svg" if command == "draw" else "g.html")
+    big = terms(130)  # 130 · 3 + 1 leaf x + 129 sums = 520 nodes
+    status, out, err = run([command, *big, "-o", str(target)], capsys)
+    line = one_line_error(status, err)
+    assert line == (
+        "tinygrad-bp: error: the graph has 520 nodes, more than --max-nodes 500; "
+        f"to {'draw' if command == 'draw' else 'play'} it, give --max-nodes 520\n"
+    )
+    assert out == "" and not target.exists()
+    status, out, err = run([command, *big, "-o", str(target), "--max-nodes", "520"], capsys)
+    assert status == 0, err
+    assert target.exists()
+    # the article's network, collapsed, fits: the advice says so
+    status, _, err = run([command, "mazur", "-o", str(target), "--max-nodes", "10"], capsys)
+    assert one_line_error(status, err).endswith(
+        "give --max-nodes 23 or --collapse-neurons (9 nodes)\n"
+    )
+
+
+def test_max_nodes_is_bounded(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    for given, said in [
+        ("1001", "expected at most 1,000 nodes"),
+        ("0", "expected a number of at least 1, got 0"),
+    ]:
+        with pytest.raises(SystemExit) as exit_info:
+            cli.main(["draw", "mazur", "-o", str(tmp_path / "g.svg"), "--max-nodes", given])
+        assert exit_info.value.code == 2
+        assert f"argument --max-nodes: {said}" in capsys.readouterr().err
+
+
 # -- a function in a file -------------------------------------------------------------------
 CIRCUIT = """
     from tinygrad_bp import Value

@@ -13,7 +13,8 @@ from pathlib import Path
 
 from ..engine import Value
 from ..graph import topological_order
-from ..show.drawing import draw
+from ..show.dot import Drawing, slow_layout
+from ..show.drawing import LARGEST_MAX_NODES, TooManyNodesError, draw
 from ..show.explanation import Explainer
 from ..show.formatting import number
 from ..show.rendering import FORMATS, render
@@ -69,15 +70,21 @@ def _run_draw(args: argparse.Namespace) -> int:
     except _UserCodeError as e:
         return _user_code_failed(args, e)
     highlight = _node_labelled(graph, args.highlight, "--highlight") if args.highlight else None
-    drawing = draw(
-        graph.root,
-        direction=args.direction,
-        precision=args.precision,
-        edge_labels=args.edge_labels,
-        highlight=highlight,
-        parameters=graph.parameters,
-        collapse_neurons=args.collapse_neurons,
-    )
+    try:
+        drawing = draw(
+            graph.root,
+            direction=args.direction,
+            precision=args.precision,
+            edge_labels=args.edge_labels,
+            highlight=highlight,
+            parameters=graph.parameters,
+            collapse_neurons=args.collapse_neurons,
+            max_nodes=args.max_nodes,
+        )
+    except TooManyNodesError as error:
+        raise _RefusedError(_too_many_nodes(error, "draw")) from None
+    if FORMATS[args.output.suffix.lower()] != "dot":  # DOT source is written, not laid out
+        _say_if_slow(drawing, "draw")
     try:
         render(drawing, args.output)
     except OSError as error:
@@ -91,6 +98,35 @@ def _run_draw(args: argparse.Namespace) -> int:
         f"({len(set(drawing.node_ids.values()))} nodes)"
     )
     return 0
+
+
+def _say_if_slow(drawing: Drawing, command: str) -> None:
+    """Say on stderr, before it starts, that a layout will take a while."""
+    if slow_layout(drawing):
+        print(
+            f"tinygrad-bp {command}: laying out {len(set(drawing.node_ids.values())):,} nodes "
+            f"whose edges cross many ranks ({drawing.layout_size:,} pieces to place); "
+            "this may take from several seconds to minutes",
+            file=sys.stderr,
+            flush=True,
+        )
+
+
+def _too_many_nodes(error: TooManyNodesError, verb: str) -> str:
+    """The refusal of a graph over --max-nodes, with the flags that would take it."""
+    said = f"the graph has {error.count:,} nodes, more than --max-nodes {error.max_nodes:,}"
+    ways = []
+    if error.count <= LARGEST_MAX_NODES:
+        ways.append(f"--max-nodes {error.count}")
+    if error.collapsed is not None and error.collapsed <= LARGEST_MAX_NODES:
+        more = f" --max-nodes {error.collapsed}" if error.collapsed > error.max_nodes else ""
+        ways.append(f"--collapse-neurons{more} ({error.collapsed:,} nodes)")
+    if not ways:
+        return (
+            f"{said}, and {LARGEST_MAX_NODES:,} is the most that lays out in seconds; "
+            f"expected a smaller graph to {verb}"
+        )
+    return f"{said}; to {verb} it, give " + " or ".join(ways)
 
 
 HTML_SUFFIXES = (".html", ".htm")
@@ -128,6 +164,16 @@ def _run_viz(args: argparse.Namespace) -> int:
             "with --parameters (a formula) or return (root, parameters) (a function)"
         )
     try:
+        # The page lays its drawing out; a slow layout is said before it starts.
+        _say_if_slow(
+            draw(
+                graph.root,
+                collapse_neurons=args.collapse_neurons,
+                max_nodes=args.max_nodes,
+                edge_labels=True,
+            ),
+            "viz",
+        )
         page = Stepper(
             graph.root,
             parameters=graph.parameters,
@@ -136,7 +182,10 @@ def _run_viz(args: argparse.Namespace) -> int:
             precision=args.precision,
             title=graph.title,
             learning=learning,
+            max_nodes=args.max_nodes,
         )
+    except TooManyNodesError as error:
+        raise _RefusedError(_too_many_nodes(error, "play")) from None
     except ValueError as error:  # a root whose backward() was run twice, a graph too large
         raise _RefusedError(str(error)) from None
     try:

@@ -32,11 +32,12 @@ from types import FrameType
 from typing import Any, TextIO, cast
 
 from .. import __version__
-from ..show.drawing import DIRECTIONS
+from ..show.drawing import DEFAULT_MAX_NODES, DIRECTIONS, LARGEST_MAX_NODES
 from ..show.rendering import FORMATS
 from .common import (
     BROKEN_PIPE,
     INTERRUPTED,
+    _max_nodes,
     _positive_int,
     _RefusedError,
     _seed,
@@ -90,6 +91,14 @@ def _add_layout_options(parser: argparse.ArgumentParser) -> None:
     _add_precision_option(parser)
     parser.add_argument(
         "--direction", choices=DIRECTIONS, default="LR", help="layout direction (default LR)"
+    )
+    parser.add_argument(
+        "--max-nodes",
+        type=_max_nodes,
+        default=DEFAULT_MAX_NODES,
+        metavar="N",
+        help=f"refuse a graph of more than N nodes (default {DEFAULT_MAX_NODES}, "
+        f"at most {LARGEST_MAX_NODES:,}: bigger layouts are slow and unreadable)",
     )
 
 
