@@ -242,6 +242,54 @@ def test_draw_viz_and_explain_a_function(
     assert out.splitlines()[-1].strip() == "= -4 × 1 = -4"
 
 
+ODD = """
+from tinygrad_bp import Value
+
+def made_by_an_op():
+    a = Value(2.0, "a")
+    b = a * 3.0
+    b.label = "b"
+    return (b * a).tanh(), [a, b]
+
+def hostile():
+    x = Value(2.0, "x")
+    y = x * x
+    y.label = "y\\x00\\x1b[31m"
+    return y
+"""
+
+
+@pytest.fixture
+def odd(tmp_path: Path) -> Path:
+    path = tmp_path / "odd.py"
+    path.write_text(ODD)
+    return path
+
+
+def test_viz_of_parameters_made_by_an_op_is_one_line(
+    odd: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    page = tmp_path / "c.html"
+    status, out, err = run(["viz", f"{odd}:made_by_an_op", "-o", str(page)], capsys)
+    assert one_line_error(status, err) == (
+        f"tinygrad-bp: error: {odd}:made_by_an_op returned parameters[1] ('b', made by *): "
+        "the update steps change parameters in place, so expected leaves (Values made with "
+        "Value(...), not computed by an op)\n"
+    )
+    assert out == "" and not page.exists()
+
+
+def test_explain_escapes_the_roots_label_on_its_first_line(
+    odd: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    status, out, err = run(["explain", f"{odd}:hostile", "--wrt", "x"], capsys)
+    assert status == 0, err
+    assert "\x1b" not in out and "\x00" not in out
+    lines = out.splitlines()
+    assert lines[0] == "y\\x00\\x1b[31m = 4"
+    assert lines[2].startswith("∂y\\x00\\x1b[31m/∂x = ")  # as the lines below were
+
+
 def test_an_error_in_the_users_function_shows_their_traceback(
     circuit: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -16,7 +16,7 @@ from ..graph import topological_order
 from ..show.dot import Drawing, slow_layout
 from ..show.drawing import LARGEST_MAX_NODES, TooManyNodesError, draw
 from ..show.explanation import Explainer
-from ..show.formatting import number
+from ..show.formatting import number, quoted
 from ..show.rendering import FORMATS, render
 from .common import INTERRUPTED, _nn_module, _printable, _RefusedError
 
@@ -156,7 +156,19 @@ def _run_viz(args: argparse.Namespace) -> int:
     if graph.trained:
         lr = DEFAULT_LR if args.lr is None else args.lr
         updates = DEFAULT_UPDATES if args.updates is None else args.updates
-        learning = Learning(graph.trained, lr=lr, updates=updates)
+        made = [(k, p) for k, p in enumerate(graph.trained) if p.parents]
+        if made:
+            k, p = made[0]
+            name = f"{quoted(p.label)}, " if p.label else ""
+            raise _RefusedError(
+                f"{_printable(args.graph)} returned parameters[{k}] ({name}made by "
+                f"{_printable(p.op or 'an op')}): the update steps change parameters in place, "
+                "so expected leaves (Values made with Value(...), not computed by an op)"
+            )
+        try:
+            learning = Learning(graph.trained, lr=lr, updates=updates)
+        except ValueError as error:  # the page's own checks, said in one line
+            raise _RefusedError(_printable(str(error))) from None
     elif args.lr is not None or args.updates is not None:
         option = "--lr" if args.lr is not None else "--updates"
         raise _RefusedError(
@@ -276,7 +288,8 @@ def _graph_source(args: argparse.Namespace) -> _Graph:
         everything = loaded.parameters or [
             v for v in topological_order(root) if v.label and not v.parents and v is not root
         ]
-        name = root.label or "the root"
+        # explain's first line: escaped as the lines below it are
+        name = _printable(root.label) if root.label else "the root"
         return _Graph(
             root,
             loaded.parameters,
