@@ -144,7 +144,7 @@ def _html_path(text: str) -> Path:
 
 
 def _run_viz(args: argparse.Namespace) -> int:
-    from ..show.learning import DEFAULT_LR, DEFAULT_UPDATES, Learning
+    from ..show.learning import DEFAULT_LR, DEFAULT_UPDATES, FirstUpdateError, Learning
     from ..show.stepper import Stepper
 
     try:
@@ -198,6 +198,13 @@ def _run_viz(args: argparse.Namespace) -> int:
         )
     except TooManyNodesError as error:
         raise _RefusedError(_too_many_nodes(error, "play")) from None
+    except FirstUpdateError as error:  # later failures stop the run and are said on the page
+        given = "" if args.lr is not None else " (the default)"
+        raise _RefusedError(
+            f"the run stopped after 0 updates: the first update, with --lr "
+            f"{error.lr!r}{given}, leads to {_printable(error.reason)}; "
+            "a smaller --lr may help"
+        ) from None
     except ValueError as error:  # a root whose backward() was run twice, a graph too large
         raise _RefusedError(str(error)) from None
     try:
