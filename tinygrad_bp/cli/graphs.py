@@ -310,7 +310,7 @@ def _graph_source(args: argparse.Namespace) -> _Graph:
 
 
 def _formula_graph(text: str, given: list[str], names: str | None) -> _Graph:
-    from .formula import FormulaError, build, parse_values
+    from .formula import FormulaError, build, identifier, parse_values
 
     try:
         formula = build(text, parse_values(given))
@@ -320,7 +320,7 @@ def _formula_graph(text: str, given: list[str], names: str | None) -> _Graph:
     root.backward()
     parameters = None
     if names is not None:
-        wanted = [n.strip() for n in names.split(",") if n.strip()]
+        wanted = [identifier(n.strip()) for n in names.split(",") if n.strip()]
         unknown = [n for n in wanted if n not in formula.leaves]
         if unknown or not wanted:
             raise _RefusedError(
