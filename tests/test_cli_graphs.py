@@ -103,6 +103,30 @@ def test_a_formula_starting_with_a_minus_goes_after_a_double_dash(
 
 
 @pytest.mark.parametrize(
+    "argv",
+    [
+        ["draw", "-x*y", "x=2", "y=3", "-o", "{dir}/g.svg"],
+        ["draw", "-o", "{dir}/g.svg", "-x*y", "x=2", "y=3", "--precision", "2"],
+        ["draw", "-o{dir}/g.svg", "--no-edge-labels", "-x*y", "x=2", "y=3"],
+        ["viz", "-x*y", "x=2", "y=3", "-o", "{dir}/g.html", "--parameters", "x"],
+        ["viz", "--out={dir}/g.html", "-x*y", "x=2", "y=3"],
+        ["explain", "-x*y", "x=2", "y=3"],
+        ["explain", "--wrt", "x", "-x*y", "x=2", "y=3"],
+        ["explain", "--prec", "3", "-x*y", "x=2", "y=3"],
+    ],
+)
+def test_a_formula_starting_with_a_minus_is_the_formula(
+    argv: list[str], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    status, out, err = run([a.format(dir=tmp_path) for a in argv], capsys)
+    assert status == 0 and err == "", err
+    if argv[0] == "explain":
+        assert out.splitlines()[0] == "out = -x*y = -6"
+    else:
+        assert re.match(rf"Wrote {re.escape(str(tmp_path))}/g\.(svg|html): out = -x\*y ", out)
+
+
+@pytest.mark.parametrize(
     ("formula", "last"),
     [
         (["sqrt(x) - sqrt(x)", "x=0"], "= inf + -1 × inf = nan"),  # what backward() gives: nan
