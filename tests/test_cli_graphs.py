@@ -103,6 +103,48 @@ def test_a_formula_starting_with_a_minus_goes_after_a_double_dash(
 
 
 @pytest.mark.parametrize(
+    "argv",
+    [
+        ["draw", "-x*y", "x=2", "y=3", "-o", "{dir}/g.svg"],
+        ["draw", "-o", "{dir}/g.svg", "-x*y", "x=2", "y=3", "--precision", "2"],
+        ["draw", "-o{dir}/g.svg", "--no-edge-labels", "-x*y", "x=2", "y=3"],
+        ["viz", "-x*y", "x=2", "y=3", "-o", "{dir}/g.html", "--parameters", "x"],
+        ["viz", "--out={dir}/g.html", "-x*y", "x=2", "y=3"],
+        ["explain", "-x*y", "x=2", "y=3"],
+        ["explain", "--wrt", "x", "-x*y", "x=2", "y=3"],
+        ["explain", "--prec", "3", "-x*y", "x=2", "y=3"],
+    ],
+)
+def test_a_formula_starting_with_a_minus_is_the_formula(
+    argv: list[str], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    status, out, err = run([a.format(dir=tmp_path) for a in argv], capsys)
+    assert status == 0 and err == "", err
+    if argv[0] == "explain":
+        assert out.splitlines()[0] == "out = -x*y = -6"
+    else:
+        assert re.match(rf"Wrote {re.escape(str(tmp_path))}/g\.(svg|html): out = -x\*y ", out)
+
+
+@pytest.mark.parametrize(
+    ("formula", "last"),
+    [
+        (["sqrt(x) - sqrt(x)", "x=0"], "= inf + -1 × inf = nan"),  # what backward() gives: nan
+        (["x*y + x*y", "x=0.5", "y=1e308"], "= 1e+308 + 1e+308 = inf"),  # value finite, grad inf
+    ],
+)
+def test_explain_and_viz_show_a_sum_of_inf_minus_inf_or_one_that_overflows(
+    formula: list[str], last: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    status, out, err = run(["explain", *formula, "--wrt", "x"], capsys)
+    assert status == 0 and err == "", err
+    assert out.splitlines()[3].endswith(last)
+    status, out, err = run(["viz", *formula, "-o", str(tmp_path / "g.html")], capsys)
+    assert status == 0 and err == "", err
+    assert out.startswith(f"Wrote {tmp_path / 'g.html'}: out = ")
+
+
+@pytest.mark.parametrize(
     ("argv", "message"),
     [
         (
@@ -134,6 +176,46 @@ def test_a_bad_graph_is_one_line(
     assert out == "" and re.search(message, line), line
     assert "\x1b" not in err
     assert list(tmp_path.iterdir()) == []
+
+
+def terms(n: int) -> list[str]:
+    """tanh(x*w1) + … + tanh(x*wn) and its values: 3n + 1 leaves and nodes, n − 1 sums."""
+    formula = " + ".join(f"tanh(x*w{k})" for k in range(1, n + 1))
+    return [formula, "x=0.5", *(f"w{k}={k / n:.3f}" for k in range(1, n + 1))]
+
+
+@pytest.mark.parametrize("command", ["draw", "viz"])
+def test_a_graph_over_max_nodes_is_one_line_naming_the_flag(
+    command: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    target = tmp_path / ("g.svg" if command == "draw" else "g.html")
+    big = terms(130)  # 130 · 3 + 1 leaf x + 129 sums = 520 nodes
+    status, out, err = run([command, *big, "-o", str(target)], capsys)
+    line = one_line_error(status, err)
+    assert line == (
+        "tinygrad-bp: error: the graph has 520 nodes, more than --max-nodes 500; "
+        f"to {'draw' if command == 'draw' else 'play'} it, give --max-nodes 520\n"
+    )
+    assert out == "" and not target.exists()
+    status, out, err = run([command, *big, "-o", str(target), "--max-nodes", "520"], capsys)
+    assert status == 0, err
+    assert target.exists()
+    # the article's network, collapsed, fits: the advice says so
+    status, _, err = run([command, "mazur", "-o", str(target), "--max-nodes", "10"], capsys)
+    assert one_line_error(status, err).endswith(
+        "give --max-nodes 23 or --collapse-neurons (9 nodes)\n"
+    )
+
+
+def test_max_nodes_is_bounded(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    for given, said in [
+        ("1001", "expected at most 1,000 nodes"),
+        ("0", "expected a number of at least 1, got 0"),
+    ]:
+        with pytest.raises(SystemExit) as exit_info:
+            cli.main(["draw", "mazur", "-o", str(tmp_path / "g.svg"), "--max-nodes", given])
+        assert exit_info.value.code == 2
+        assert f"argument --max-nodes: {said}" in capsys.readouterr().err
 
 
 # -- a function in a file -------------------------------------------------------------------
@@ -182,6 +264,54 @@ def test_draw_viz_and_explain_a_function(
     )
     status, out, err = run(["explain", f"{circuit}:circuit", "--wrt", "x"], capsys)
     assert out.splitlines()[-1].strip() == "= -4 × 1 = -4"
+
+
+ODD = """
+from tinygrad_bp import Value
+
+def made_by_an_op():
+    a = Value(2.0, "a")
+    b = a * 3.0
+    b.label = "b"
+    return (b * a).tanh(), [a, b]
+
+def hostile():
+    x = Value(2.0, "x")
+    y = x * x
+    y.label = "y\\x00\\x1b[31m"
+    return y
+"""
+
+
+@pytest.fixture
+def odd(tmp_path: Path) -> Path:
+    path = tmp_path / "odd.py"
+    path.write_text(ODD)
+    return path
+
+
+def test_viz_of_parameters_made_by_an_op_is_one_line(
+    odd: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    page = tmp_path / "c.html"
+    status, out, err = run(["viz", f"{odd}:made_by_an_op", "-o", str(page)], capsys)
+    assert one_line_error(status, err) == (
+        f"tinygrad-bp: error: {odd}:made_by_an_op returned parameters[1] ('b', made by *): "
+        "the update steps change parameters in place, so expected leaves (Values made with "
+        "Value(...), not computed by an op)\n"
+    )
+    assert out == "" and not page.exists()
+
+
+def test_explain_escapes_the_roots_label_on_its_first_line(
+    odd: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    status, out, err = run(["explain", f"{odd}:hostile", "--wrt", "x"], capsys)
+    assert status == 0, err
+    assert "\x1b" not in out and "\x00" not in out
+    lines = out.splitlines()
+    assert lines[0] == "y\\x00\\x1b[31m = 4"
+    assert lines[2].startswith("∂y\\x00\\x1b[31m/∂x = ")  # as the lines below were
 
 
 def test_an_error_in_the_users_function_shows_their_traceback(

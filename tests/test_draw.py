@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import struct
 import subprocess
@@ -19,7 +20,8 @@ from nn.losses import l2
 from tinygrad_bp import Value, cli, draw, op
 from tinygrad_bp.graph import topological_order
 from tinygrad_bp.show import Drawing, render, render_bytes
-from tinygrad_bp.show.dot import HIGHLIGHT
+from tinygrad_bp.show import dot as dot_module
+from tinygrad_bp.show.dot import HIGHLIGHT, LONG_EDGES_LAYOUT, slow_layout
 from tinygrad_bp.show.drawing import DEFAULT_MAX_NODES
 from tinygrad_bp.show.neurons import WEIGHTED_SUM_OP
 
@@ -375,6 +377,56 @@ def test_big_graphs_are_laid_out_in_seconds(
     _, step, _ = article
     assert "mclimit" not in draw(step.E_total).source
     assert "splines" not in draw(step.E_total).source
+
+
+def sum_of_tanhs(n: int) -> Value:
+    """tanh(x*w1) + … + tanh(x*wn), backpropagated: x feeds nodes 2 to 2n ranks away."""
+    x = Value(0.5, "x")
+    terms = [(x * Value(k / n, f"w{k}")).tanh() for k in range(1, n + 1)]
+    out = terms[0]
+    for term in terms[1:]:
+        out = out + term
+    out.backward()
+    return out
+
+
+def graph_attrs(g: Drawing) -> dict[str, str]:
+    """The attributes of the DOT source's graph statement."""
+    (statement,) = re.findall(r"^\tgraph \[(.*)\]$", g.source, flags=re.M)
+    return dict(pair.split("=", 1) for pair in statement.split())
+
+
+def test_a_graph_whose_edges_cross_many_ranks_is_drawn_straight_with_passes_cut_short() -> None:
+    # One input feeding every term of a long sum: 99 terms took 255 s with curved
+    # edges (59: 35 s); with these settings 0.8 s (59: 0.2 s).
+    for n in (59, 99):
+        g = draw(sum_of_tanhs(n), edge_labels=True)
+        attrs = graph_attrs(g)
+        assert {k: attrs.get(k) for k in LONG_EDGES_LAYOUT} == LONG_EDGES_LAYOUT, n
+        assert attrs["splines"] == "false" and attrs["nslimit1"] == "0.001"
+        assert not slow_layout(g)
+    # 250 terms (1,000 nodes, the most the command line takes) is still drawn; it is slow
+    assert slow_layout(draw(sum_of_tanhs(250), max_nodes=1000))
+    # a short sum keeps its curved edges and the full passes, as ever
+    small = graph_attrs(draw(sum_of_tanhs(10), edge_labels=True))
+    assert not {"splines", "mclimit", "nslimit", "nslimit1", "remincross"} & set(small)
+
+
+def test_the_command_says_when_a_layout_will_be_slow(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # the article's network: 23 nodes, 73 with its op nodes and edges (and no hidden node)
+    monkeypatch.setattr(dot_module, "SLOW_LAYOUT_FROM", 73)
+    for command, name in [("draw", "g.svg"), ("viz", "g.html")]:
+        assert cli.main([command, "mazur", "-o", str(tmp_path / name)]) == 0
+        err = capsys.readouterr().err
+        assert err.startswith(f"tinygrad-bp {command}: laying out 23 nodes whose edges cross many")
+        assert "may take from several seconds to minutes\n" in err
+    assert cli.main(["draw", "mazur", "-o", str(tmp_path / "g.dot")]) == 0
+    assert capsys.readouterr().err == ""  # DOT source is not laid out
+    monkeypatch.setattr(dot_module, "SLOW_LAYOUT_FROM", 74)
+    assert cli.main(["draw", "mazur", "-o", str(tmp_path / "g.svg")]) == 0
+    assert capsys.readouterr().err == ""
 
 
 def test_walks_are_iterative(no_dot: None) -> None:

@@ -277,6 +277,41 @@ def test_an_accumulated_leaf_gradient_is_pointed_out() -> None:
     assert "a.grad holds 6.0" in d.text() and "adds up over backward() calls" in d.text()
 
 
+def test_a_sum_that_is_inf_minus_inf_or_overflows_is_nan_or_inf_as_backward_gives() -> None:
+    # x feeds two sqrt nodes whose local derivatives at 0 are inf: inf − inf in the sum
+    x = Value(0.0, "x")
+    y = x.sqrt() - x.sqrt()
+    y.label = "y"
+    y.backward()
+    d = derivation(y, x)
+    assert math.isnan(x.grad) and math.isnan(d.value)
+    assert explain(y, x).splitlines()[1].endswith("= inf + -1 × inf = nan")
+    # 1e308 + 1e308: each term is finite, the sum overflows
+    a, b = Value(1.0, "a"), Value(1e308, "b")
+    z = a * b + a * b
+    z.label = "z"
+    z.backward()
+    assert a.grad == math.inf and derivation(z, a).value == math.inf
+    assert explain(z, a).splitlines()[1].endswith("= 1e+308 + 1e+308 = inf")
+
+
+def test_a_nan_gradient_gets_no_false_note() -> None:
+    x = Value(0.0, "x")
+    y = x.sqrt() * 0.0  # 0 × inf: the gradient is nan, and so is what explain derives
+    y.label = "y"
+    y.backward()
+    assert math.isnan(x.grad)
+    text = explain(y, x)
+    assert "note" not in text and "adds up over backward() calls" not in text
+    assert text.splitlines()[1].endswith("= 0 × inf = nan")
+    # a leaf's grad left from an earlier pass still gets the note
+    x.grad = math.nan
+    y2 = x * 2.0
+    y2.label = "y2"
+    y2.backward()
+    assert "a leaf's grad adds up over backward() calls" in explain(y2, x)
+
+
 def test_labels_cannot_reach_the_terminal_raw() -> None:
     a = Value(1.0, "evil\x1b[2J\nname")
     b = a * 2

@@ -8,7 +8,7 @@ from collections.abc import Callable
 
 import pytest
 
-from tinygrad_bp import Value
+from tinygrad_bp import Value, cli
 from tinygrad_bp import ops as engine
 from tinygrad_bp.cli.formula import MAX_NESTING, FormulaError, build, functions, parse_values
 from tinygrad_bp.extend import Op
@@ -123,8 +123,27 @@ def test_values_from_the_command_line() -> None:
     ]:
         with pytest.raises(FormulaError, match=message):
             parse_values([bad])
-    with pytest.raises(FormulaError, match=r"x is given twice \(x=1.0 and 'x=2'\)"):
+    with pytest.raises(FormulaError, match=r"x is given twice \('x=1' and 'x=2'\)"):
         parse_values(["x=1", "x=2"])
+
+
+def test_names_given_are_normalised_as_python_normalises_the_formulas() -> None:
+    # Python reads the identifiers ﬁ (a ligature) and ℌ (a letterlike symbol) as fi and H
+    assert parse_values(["ﬁ=2", "ℌ=3"]) == {"fi": 2.0, "H": 3.0}
+    f = build("ﬁ*x + ℌ", parse_values(["ﬁ=2", "x=3", "ℌ=1"]))
+    assert list(f.leaves) == ["fi", "x", "H"] and f.root.data == 7.0
+    with pytest.raises(FormulaError, match=r"H is given twice \('ℌ=1' and 'H=2'\)"):
+        parse_values(["ℌ=1", "H=2"])
+
+
+def test_the_command_takes_a_name_as_the_formula_writes_it(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    assert cli.main(["explain", "ﬁ*x", "ﬁ=2", "x=3", "--wrt", "x"]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("out = ﬁ*x = 6\n\n∂out/∂x = 2\n")
+    assert cli.main(["explain", "ℌ*x", "ℌ=2", "x=3", "--parameters", "ℌ"]) == 0
+    assert "∂out/∂H = 3" in capsys.readouterr().out
 
 
 # -- refusals: each one line, each fast ----------------------------------------------------

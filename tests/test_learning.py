@@ -17,7 +17,13 @@ import pytest
 from nn import MLP, mazur
 from tinygrad_bp import Value, cli
 from tinygrad_bp.show import Stepper
-from tinygrad_bp.show.learning import MAX_UPDATES, Learning, LearningView, sample_points
+from tinygrad_bp.show.learning import (
+    MAX_UPDATES,
+    FirstUpdateError,
+    Learning,
+    LearningView,
+    sample_points,
+)
 
 # The article's updated weights (w⁺ = w − 0.5·∂E_total/∂w), to 9 decimals.
 UPDATED = {
@@ -292,6 +298,35 @@ def test_viz_on_a_formula_with_parameters_has_the_update_steps_and_the_run(
     assert "= 0.291027774 (was 0.298371109)" in again["heading"]
     run = data["learning"]["run"]
     assert run["series"][run["rootSeries"]][-1] == "0.000035102"
+
+
+def test_a_first_update_that_fails_is_said_with_a_smaller_lr_to_try(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # w⁺ = 0.1 − 0.5 × 10 = −4.9: the forward pass again takes the log of a negative number
+    w = Value(0.1, "w")
+    y = w.log()
+    y.backward()
+    with pytest.raises(FirstUpdateError) as raised:
+        Stepper(y, learning=Learning([w], lr=0.5))
+    assert raised.value.lr == 0.5
+    assert raised.value.reason == "log: needs a positive number, got -4.9"
+    out = tmp_path / "log.html"
+    for given, said in [([], "0.5 (the default)"), (["--lr", "0.2"], "0.2")]:
+        argv = ["viz", "log(w)", "w=0.1", "--parameters", "w", "-o", str(out), *given]
+        assert cli.main(argv) == 1
+        _, err = capsys.readouterr()
+        assert err == (
+            "tinygrad-bp: error: the run stopped after 0 updates: the first update, with --lr "
+            f"{said}, leads to log: needs a positive number, got "
+            f"{-4.9 if not given else 0.1 - 0.2 * 10}; a smaller --lr may help\n"
+        )
+    assert not out.exists()
+    assert (
+        cli.main(["viz", "log(w)", "w=0.1", "--parameters", "w", "-o", str(out), "--lr", "1e-3"])
+        == 0
+    )
+    assert out.exists()
 
 
 def test_viz_on_a_formula_without_parameters_has_no_update_steps(

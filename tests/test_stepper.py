@@ -436,6 +436,21 @@ def test_a_single_value_is_one_backward_step() -> None:
     assert s.steps[1].text == explain(x, x)
 
 
+def test_a_gradient_of_inf_minus_inf_or_one_that_overflows_is_a_step_not_a_crash() -> None:
+    x = Value(0.0, "x")
+    y = x.sqrt() - x.sqrt()
+    y.label = "y"
+    y.backward()
+    assert math.isnan(x.grad)
+    (step,) = [s for s in Stepper(y).steps if s.kind == "backward" and x in s.values]
+    assert step.text.splitlines()[1].endswith("= nan")
+    a, b = Value(1.0, "a"), Value(1e308, "b")
+    z = a * b + a * b
+    z.backward()
+    (step,) = [s for s in Stepper(z).steps if s.kind == "backward" and a in s.values]
+    assert a.grad == math.inf and step.text.splitlines()[1].endswith("= inf")
+
+
 # -- the command -------------------------------------------------------------------------
 
 

@@ -86,3 +86,15 @@ def _updates(text: str) -> int:
 
 
 _seed = _int_at_least(None)
+
+
+def _max_nodes(text: str) -> int:
+    """draw/viz --max-nodes: 1 up to the largest graph whose layout stays quick."""
+    from ..show.drawing import LARGEST_MAX_NODES
+
+    n = _positive_int(text)
+    if n > LARGEST_MAX_NODES:
+        raise argparse.ArgumentTypeError(
+            f"expected at most {LARGEST_MAX_NODES:,} nodes (larger layouts take minutes), got {n:,}"
+        )
+    return n

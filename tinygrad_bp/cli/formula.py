@@ -34,6 +34,7 @@ from __future__ import annotations
 
 import ast
 import math
+import unicodedata
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
@@ -64,6 +65,18 @@ class Formula:
 
 
 # -- NAME=VALUE ------------------------------------------------------------------------------
+def identifier(name: str) -> str:
+    """``name`` as Python reads it in a formula: NFKC-normalised (ﬁ is fi, ℌ is H).
+
+    The formula's names pass through Python's parser, which normalises them
+    so; a name given apart must be normalised the same to meet its use.
+
+    >>> identifier("ﬁ"), identifier("ℌ")
+    ('fi', 'H')
+    """
+    return unicodedata.normalize("NFKC", name)
+
+
 def parse_values(arguments: Sequence[str]) -> dict[str, float]:
     """``["x=2", "w=-0.5"]`` as ``{"x": 2.0, "w": -0.5}``, each name once, each value finite.
 
@@ -71,9 +84,10 @@ def parse_values(arguments: Sequence[str]) -> dict[str, float]:
     {'x1': 2.0, 'b': 6.881373587019543}
     """
     values: dict[str, float] = {}
+    given: dict[str, str] = {}  # each name's NAME=VALUE as typed
     for text in arguments:
         name, equals, number = text.partition("=")
-        name = name.strip()
+        name = identifier(name.strip())
         if not equals:
             raise FormulaError(f"{text!r} is not NAME=VALUE; give each name a number, as x=2")
         syntax.check_name(name, f"in {text!r}")
@@ -86,8 +100,10 @@ def parse_values(arguments: Sequence[str]) -> dict[str, float]:
         if not math.isfinite(value):
             raise FormulaError(f"{text!r}: expected a finite number, got {number.strip()!r}")
         if name in values:
-            raise FormulaError(f"{name} is given twice ({name}={values[name]!r} and {text!r})")
+            # ℌ=1 and H=2 name one leaf: show both as given
+            raise FormulaError(f"{name} is given twice ({given[name]!r} and {text!r})")
         values[name] = value
+        given[name] = text
     return values
 
 

@@ -13,9 +13,10 @@ from pathlib import Path
 
 from ..checks import special_target
 from ..graph import topological_order
-from ..show.drawing import draw
+from ..show.dot import Drawing, slow_layout
+from ..show.drawing import LARGEST_MAX_NODES, TooManyNodesError, draw
 from ..show.explanation import Explainer
-from ..show.formatting import number
+from ..show.formatting import number, quoted
 from ..show.rendering import FORMATS, render
 from ..value import Value
 from .common import INTERRUPTED, _nn_module, _printable, _RefusedError
@@ -82,15 +83,21 @@ def _run_draw(args: argparse.Namespace) -> int:
     except _UserCodeError as e:
         return _user_code_failed(args, e)
     highlight = _node_labelled(graph, args.highlight, "--highlight") if args.highlight else None
-    drawing = draw(
-        graph.root,
-        direction=args.direction,
-        precision=args.precision,
-        edge_labels=args.edge_labels,
-        highlight=highlight,
-        parameters=graph.parameters,
-        collapse_neurons=args.collapse_neurons,
-    )
+    try:
+        drawing = draw(
+            graph.root,
+            direction=args.direction,
+            precision=args.precision,
+            edge_labels=args.edge_labels,
+            highlight=highlight,
+            parameters=graph.parameters,
+            collapse_neurons=args.collapse_neurons,
+            max_nodes=args.max_nodes,
+        )
+    except TooManyNodesError as error:
+        raise _RefusedError(_too_many_nodes(error, "draw")) from None
+    if FORMATS[args.output.suffix.lower()] != "dot":  # DOT source is written, not laid out
+        _say_if_slow(drawing, "draw")
     try:
         render(drawing, args.output)
     except OSError as error:
@@ -104,6 +111,35 @@ def _run_draw(args: argparse.Namespace) -> int:
         f"({len(set(drawing.node_ids.values()))} nodes)"
     )
     return 0
+
+
+def _say_if_slow(drawing: Drawing, command: str) -> None:
+    """Say on stderr, before it starts, that a layout will take a while."""
+    if slow_layout(drawing):
+        print(
+            f"tinygrad-bp {command}: laying out {len(set(drawing.node_ids.values())):,} nodes "
+            f"whose edges cross many ranks ({drawing.layout_size:,} pieces to place); "
+            "this may take from several seconds to minutes",
+            file=sys.stderr,
+            flush=True,
+        )
+
+
+def _too_many_nodes(error: TooManyNodesError, verb: str) -> str:
+    """The refusal of a graph over --max-nodes, with the flags that would take it."""
+    said = f"the graph has {error.count:,} nodes, more than --max-nodes {error.max_nodes:,}"
+    ways = []
+    if error.count <= LARGEST_MAX_NODES:
+        ways.append(f"--max-nodes {error.count}")
+    if error.collapsed is not None and error.collapsed <= LARGEST_MAX_NODES:
+        more = f" --max-nodes {error.collapsed}" if error.collapsed > error.max_nodes else ""
+        ways.append(f"--collapse-neurons{more} ({error.collapsed:,} nodes)")
+    if not ways:
+        return (
+            f"{said}, and {LARGEST_MAX_NODES:,} is the most that lays out in seconds; "
+            f"expected a smaller graph to {verb}"
+        )
+    return f"{said}; to {verb} it, give " + " or ".join(ways)
 
 
 HTML_SUFFIXES = (".html", ".htm")
@@ -121,7 +157,7 @@ def _html_path(text: str) -> Path:
 
 
 def _run_viz(args: argparse.Namespace) -> int:
-    from ..show.learning import DEFAULT_LR, DEFAULT_UPDATES, Learning
+    from ..show.learning import DEFAULT_LR, DEFAULT_UPDATES, FirstUpdateError, Learning
     from ..show.stepper import Stepper
 
     _refuse_special_output(args.output)
@@ -134,7 +170,19 @@ def _run_viz(args: argparse.Namespace) -> int:
     if graph.trained:
         lr = DEFAULT_LR if args.lr is None else args.lr
         updates = DEFAULT_UPDATES if args.updates is None else args.updates
-        learning = Learning(graph.trained, lr=lr, updates=updates)
+        made = [(k, p) for k, p in enumerate(graph.trained) if p.parents]
+        if made:
+            k, p = made[0]
+            name = f"{quoted(p.label)}, " if p.label else ""
+            raise _RefusedError(
+                f"{_printable(args.graph)} returned parameters[{k}] ({name}made by "
+                f"{_printable(p.op or 'an op')}): the update steps change parameters in place, "
+                "so expected leaves (Values made with Value(...), not computed by an op)"
+            )
+        try:
+            learning = Learning(graph.trained, lr=lr, updates=updates)
+        except ValueError as error:  # the page's own checks, said in one line
+            raise _RefusedError(_printable(str(error))) from None
     elif args.lr is not None or args.updates is not None:
         option = "--lr" if args.lr is not None else "--updates"
         raise _RefusedError(
@@ -142,6 +190,16 @@ def _run_viz(args: argparse.Namespace) -> int:
             "with --parameters (a formula) or return (root, parameters) (a function)"
         )
     try:
+        # The page lays its drawing out; a slow layout is said before it starts.
+        _say_if_slow(
+            draw(
+                graph.root,
+                collapse_neurons=args.collapse_neurons,
+                max_nodes=args.max_nodes,
+                edge_labels=True,
+            ),
+            "viz",
+        )
         page = Stepper(
             graph.root,
             parameters=graph.parameters,
@@ -150,7 +208,17 @@ def _run_viz(args: argparse.Namespace) -> int:
             precision=args.precision,
             title=graph.title,
             learning=learning,
+            max_nodes=args.max_nodes,
         )
+    except TooManyNodesError as error:
+        raise _RefusedError(_too_many_nodes(error, "play")) from None
+    except FirstUpdateError as error:  # later failures stop the run and are said on the page
+        given = "" if args.lr is not None else " (the default)"
+        raise _RefusedError(
+            f"the run stopped after 0 updates: the first update, with --lr "
+            f"{error.lr!r}{given}, leads to {_printable(error.reason)}; "
+            "a smaller --lr may help"
+        ) from None
     except ValueError as error:  # a root whose backward() was run twice, a graph too large
         raise _RefusedError(str(error)) from None
     try:
@@ -241,7 +309,8 @@ def _graph_source(args: argparse.Namespace) -> _Graph:
         everything = loaded.parameters or [
             v for v in topological_order(root) if v.label and not v.parents and v is not root
         ]
-        name = root.label or "the root"
+        # explain's first line: escaped as the lines below it are
+        name = _printable(root.label) if root.label else "the root"
         return _Graph(
             root,
             loaded.parameters,
@@ -255,7 +324,7 @@ def _graph_source(args: argparse.Namespace) -> _Graph:
 
 
 def _formula_graph(text: str, given: list[str], names: str | None) -> _Graph:
-    from .formula import FormulaError, build, parse_values
+    from .formula import FormulaError, build, identifier, parse_values
 
     try:
         formula = build(text, parse_values(given))
@@ -265,7 +334,7 @@ def _formula_graph(text: str, given: list[str], names: str | None) -> _Graph:
     root.backward()
     parameters = None
     if names is not None:
-        wanted = [n.strip() for n in names.split(",") if n.strip()]
+        wanted = [identifier(n.strip()) for n in names.split(",") if n.strip()]
         unknown = [n for n in wanted if n not in formula.leaves]
         if unknown or not wanted:
             raise _RefusedError(

@@ -32,11 +32,13 @@ from types import FrameType
 from typing import Any, TextIO, cast
 
 from .. import __version__
-from ..show.drawing import DIRECTIONS
+from ..show.drawing import DEFAULT_MAX_NODES, DIRECTIONS, LARGEST_MAX_NODES
 from ..show.rendering import FORMATS
+from .arguments import parse
 from .common import (
     BROKEN_PIPE,
     INTERRUPTED,
+    _max_nodes,
     _positive_int,
     _RefusedError,
     _seed,
@@ -90,6 +92,14 @@ def _add_layout_options(parser: argparse.ArgumentParser) -> None:
     _add_precision_option(parser)
     parser.add_argument(
         "--direction", choices=DIRECTIONS, default="LR", help="layout direction (default LR)"
+    )
+    parser.add_argument(
+        "--max-nodes",
+        type=_max_nodes,
+        default=DEFAULT_MAX_NODES,
+        metavar="N",
+        help=f"refuse a graph of more than N nodes (default {DEFAULT_MAX_NODES}, "
+        f"at most {LARGEST_MAX_NODES:,}: bigger layouts are slow and unreadable)",
     )
 
 
@@ -251,8 +261,7 @@ def build_parser() -> argparse.ArgumentParser:
         "explain",
         help="write out a gradient by the chain rule, with numbers",
         description="Derive ∂root/∂LABEL by the chain rule, as the article does, for the "
-        "article's network, a formula or a function of yours. A formula starting with a "
-        'minus goes after -- (tinygrad-bp explain -- "-x*y" x=1 y=2).',
+        "article's network, a formula or a function of yours.",
     )
     _add_graph_arguments(e, "explain")
     e.add_argument(
@@ -352,7 +361,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     (SIGTERM: train saves what it trained first, as after Ctrl-C)."""
     with _process_setup():
         try:
-            args = build_parser().parse_args(argv)
+            args = parse(build_parser(), argv)
             status = int(args.run(args))
             sys.stdout.flush()
             return status

@@ -32,15 +32,26 @@ HIGHLIGHT = "#d62728"
 # Graphviz's dot spends most of a big layout ordering each rank (mincross)
 # and placing nodes (network simplex), each pass repeated until nothing
 # improves. Past QUICK_LAYOUT_FROM drawn nodes it is told to stop early:
-# the drawing is a little less tidy and ten times faster. An edge that spans
-# many ranks becomes a chain of hidden nodes, one per rank; where there are
-# more than LONG_EDGES_FROM such steps (one node that feeds nodes far apart),
-# placing them is cut shorter still and edges are drawn straight: routing
-# curves around thousands of hidden nodes costs minutes.
+# the drawing is a little less tidy and ten times faster.
 QUICK_LAYOUT_FROM = 150
 QUICK_LAYOUT = {"mclimit": "0.1", "nslimit": "1", "nslimit1": "1"}
+# An edge that spans many ranks becomes a chain of hidden nodes, one per rank
+# it crosses (x in tanh(x*w1) + … + tanh(x*w99) feeds nodes 2 to 200 ranks
+# away: ~10,000 of them). Routing curved edges around those took minutes
+# (255 s for that sum, 396 nodes; 35 s for 59 terms); past LONG_EDGES_FROM
+# hidden nodes the edges are drawn straight and the passes are cut to a
+# minimum (0.8 s and 0.2 s). Past SLOW_LAYOUT_FROM nodes, edges and hidden
+# nodes in all a layout takes seconds even so (250 terms: 64,000, 2.5 s; 375
+# terms: 143,000, 7 s): the command line says so before it starts.
 LONG_EDGES_FROM = 500
-LONG_EDGES_LAYOUT = {"splines": "false", "nslimit": "0.001", "remincross": "false"}
+LONG_EDGES_LAYOUT = {
+    "splines": "false",
+    "mclimit": "0.01",
+    "nslimit": "0.001",
+    "nslimit1": "0.001",
+    "remincross": "false",
+}
+SLOW_LAYOUT_FROM = 50_000
 
 
 class Drawing(graphviz.Digraph):  # type: ignore[misc]  # graphviz ships no type hints
@@ -59,11 +70,15 @@ class Drawing(graphviz.Digraph):  # type: ignore[misc]  # graphviz ships no type
         super().__init__(*args, **kwargs)
         self.node_ids: dict[Value, str] = {}
         self.edge_ids: dict[tuple[Value, int], str] = {}
+        # About how many nodes, edges and hidden nodes (one per rank an edge
+        # crosses) dot lays out: what makes a layout slow (see SLOW_LAYOUT_FROM).
+        self.layout_size = 0
 
     def copy(self) -> Drawing:
         new: Drawing = super().copy()
         new.node_ids = dict(self.node_ids)
         new.edge_ids = dict(self.edge_ids)
+        new.layout_size = self.layout_size
         return new
 
     # graphviz.Digraph's _repr_mimebundle_ calls these; they would run a
@@ -73,6 +88,11 @@ class Drawing(graphviz.Digraph):  # type: ignore[misc]  # graphviz ships no type
 
     def _repr_image_png(self) -> bytes:
         return render_bytes(self, "png")
+
+
+def slow_layout(drawing: Drawing) -> bool:
+    """Whether laying ``drawing`` out takes seconds, even with the settings above."""
+    return drawing.layout_size >= SLOW_LAYOUT_FROM
 
 
 class DotWriter:
@@ -99,6 +119,10 @@ class DotWriter:
         self.neurons = neurons
         self.folded = folded
         self.ids = self._node_ids()
+        # The drawn nodes in the order written (topological) and the edges
+        # between them: what the layout's cost is estimated from.
+        self._drawn: list[str] = []
+        self._edges: list[tuple[str, str]] = []
 
     def _node_ids(self) -> dict[Value, str]:
         """Each Value's node: ``v<k>`` after its place k in topological order; a
@@ -122,7 +146,6 @@ class DotWriter:
                 "nodesep": "0.25",
                 # Collapsed layers are joined by many edges: more room between ranks.
                 "ranksep": "1.2" if self.neurons else "0.4",
-                **self._layout(count),
             },
             node_attr={"fontname": "Helvetica,Arial,sans-serif", "fontsize": "11"},
             edge_attr={"fontname": "Helvetica,Arial,sans-serif", "fontsize": "9"},
@@ -136,35 +159,42 @@ class DotWriter:
             elif v not in self.folded:
                 self._value(v)
         g.node_ids.update(self.ids)
+        # The settings depend on the edges written, so they are set last (the
+        # graph's attributes are read when its source is made).
+        hidden = self._hidden_nodes()
+        g.layout_size = len(self._drawn) + len(self._edges) + hidden
+        g.graph_attr.update(self._layout(count, hidden))
         return g
 
-    def _layout(self, count: int) -> dict[str, str]:
+    @staticmethod
+    def _layout(count: int, hidden: int) -> dict[str, str]:
         """Graphviz settings that keep a big layout fast (see QUICK_LAYOUT_FROM)."""
-        long_edges = self._long_edges()
-        attrs = dict(QUICK_LAYOUT) if max(count, long_edges) > QUICK_LAYOUT_FROM else {}
-        if long_edges > LONG_EDGES_FROM:
+        attrs = dict(QUICK_LAYOUT) if max(count, hidden) > QUICK_LAYOUT_FROM else {}
+        if hidden > LONG_EDGES_FROM:
             attrs.update(LONG_EDGES_LAYOUT)
         return attrs
 
-    def _long_edges(self) -> int:
-        """About how many ranks the drawing's edges skip: a node sits one rank
-        past the deepest node it reads, and a node that feeds several just
-        before the nearest of them."""
-        depth: dict[str, int] = {}
-        for v in self.view.order:
-            nid = self.ids[v]
-            tails = [depth[t] + 1 for t in map(self.ids.__getitem__, v.parents) if t != nid]
-            depth[nid] = max(depth.get(nid, 0), *tails, 0)
-        nearest: dict[str, int] = {}
-        edges: list[tuple[str, str]] = []
-        for v in self.view.order:
-            head = self.ids[v]
-            for p in v.parents:
-                tail = self.ids[p]
-                if tail != head:
-                    edges.append((tail, head))
-                    nearest[tail] = min(nearest.get(tail, depth[head]), depth[head])
-        return sum(depth[head] - nearest[tail] for tail, head in edges)
+    def _hidden_nodes(self) -> int:
+        """About how many hidden nodes dot adds, one per rank an edge crosses.
+
+        Ranks as dot gives them, near enough: each node one past the deepest
+        node it reads; then, from the root back, a node with at least as many
+        edges out as in moves down to just before the nearest node it feeds
+        (dot's ranking shortens edges so; a leaf always moves). Any such
+        ranking is one dot may keep when its passes are cut short.
+        """
+        ins: dict[str, list[str]] = {n: [] for n in self._drawn}
+        outs: dict[str, list[str]] = {n: [] for n in self._drawn}
+        for tail, head in self._edges:
+            outs[tail].append(head)
+            ins[head].append(tail)
+        rank: dict[str, int] = {}
+        for n in self._drawn:
+            rank[n] = max((rank[t] + 1 for t in ins[n]), default=0)
+        for n in reversed(self._drawn):
+            if outs[n] and len(outs[n]) >= len(ins[n]):
+                rank[n] = min(rank[h] for h in outs[n]) - 1
+        return sum(rank[head] - rank[tail] - 1 for tail, head in self._edges)
 
     # -- nodes ---------------------------------------------------------------
     def _value(self, v: Value) -> None:
@@ -175,8 +205,10 @@ class DotWriter:
             nid, label=self._record(self._cells(v), self._fill(v), lit), shape="plain", id=nid
         )
         if not v.parents:
+            self._drawn.append(nid)
             return
         op_id = f"{nid}_op"
+        self._drawn += [op_id, nid]
         op_attrs = {"id": op_id, "fillcolor": OP_FILL, **OP_STYLE}
         if lit:
             op_attrs.update(color=HIGHLIGHT, penwidth="2")
@@ -195,6 +227,7 @@ class DotWriter:
         bg = NEURON_FILL if self.color else NODE_FILL
         cells = [*self._cells(out), dot_text(about)]
         self.g.node(nid, label=self._record(cells, bg, lit), shape="plain", id=nid)
+        self._drawn.append(nid)
         # An input's edge carries ∂out/∂input: the activation's derivative times the net's.
         scale = out.local_grads[0] if out is not net else 1.0
         net_id = f"v{self.view.index[net]}"
@@ -241,5 +274,6 @@ class DotWriter:
         if lit:
             attrs.update(color=HIGHLIGHT, penwidth="2", fontcolor=HIGHLIGHT)
         self.g.edge(tail, head, **attrs)
+        self._edges.append((tail, head))
         if edge is not None:
             self.g.edge_ids[edge] = eid

@@ -32,7 +32,27 @@ from .neurons import Neuron, collapsed_size, find_neurons
 # Graphs up to this size lay out in about a second (a 2-16-16-1 MLP's loss over
 # two points, 474 nodes: 0.6 s); 1,000 nodes take a few.
 DEFAULT_MAX_NODES = 500
+# The most the command line lets --max-nodes raise it to: with the layout
+# settings of dot.py graphs up to this size lay out within a few seconds (a
+# 2-16-16-1 MLP's loss over 9 points, 950 nodes: 3 s; the 1,000 nodes of
+# tanh(x*w1) + … + tanh(x*w250): 2.5 s). Twice as many take 4 to 8 times as long.
+LARGEST_MAX_NODES = 1000
 DIRECTIONS = ("LR", "TB", "RL", "BT")
+
+
+class TooManyNodesError(ValueError):
+    """draw's refusal of a graph over ``max_nodes``, with the counts advice needs.
+
+    ``count`` is the nodes it would draw; ``collapsed`` the nodes it draws
+    with each neuron as one node, where that would draw fewer (else None).
+    The command line words its own advice (flags, not a Python call) from them.
+    """
+
+    def __init__(self, message: str, count: int, max_nodes: int, collapsed: int | None) -> None:
+        super().__init__(message)
+        self.count = count
+        self.max_nodes = max_nodes
+        self.collapsed = collapsed
 
 
 def draw(
@@ -119,7 +139,13 @@ def draw_view(
     shown, folded = find_neurons(view)
     count = collapsed_size(view, shown, folded) if collapse_neurons else len(view.order)
     if count > max_nodes:
-        raise ValueError(_too_big(view, shown, folded, count, max_nodes, collapse_neurons, caller))
+        small = collapsed_size(view, shown, folded) if shown and not collapse_neurons else None
+        raise TooManyNodesError(
+            _too_big(view, shown, folded, count, max_nodes, collapse_neurons, caller),
+            count,
+            max_nodes,
+            small,
+        )
     builder = DotWriter(
         view,
         precision=precision,

@@ -237,7 +237,7 @@ class Explainer:
             if len(path) > 2:
                 steps = [self._local(path[i + 1], path[i]) for i in range(len(path) - 1)]
                 later.append(Line(outer, (tuple(reversed(steps)),), consumer.grad))
-        value = math.fsum(math.prod(f.value for f in t) for t in terms)
+        value = _total([math.prod(f.value for f in t) for t in terms])
         users = [self.names[c] for c in self.consumers[head]]
         listed = " and ".join([", ".join(users[:-1]), users[-1]]) if len(users) > 1 else users[0]
         note = (
@@ -274,6 +274,9 @@ class Explainer:
         """A note where x.grad is not what this derivation finds."""
         if math.isclose(x.grad, value, rel_tol=1e-9, abs_tol=1e-12):
             return ()
+        if math.isnan(x.grad) and math.isnan(value):
+            return ()  # nan is never close to nan, yet both say the same: no number
+
         name = self.names[x]
         if not x.parents:
             return (
@@ -314,6 +317,18 @@ class Explainer:
                 f"but {xname} is not among the {len(self.order)} nodes {rname} is computed from"
             )
         return Derivation(root, x, name, 0.0, (), (f"({why})",))
+
+
+def _total(values: Sequence[float]) -> float:
+    """The sum of ``values``: exactly rounded, or nan / ±inf where backward()'s sum gives them.
+
+    fsum raises on inf − inf and where a partial sum overflows; plain IEEE
+    addition, as backward() adds up a gradient, gives nan or ±inf there.
+    """
+    try:
+        return math.fsum(values)
+    except (ValueError, OverflowError):
+        return sum(values, 0.0)
 
 
 def _times(n: int) -> str:

@@ -150,6 +150,15 @@ def replay(
     return values
 
 
+class FirstUpdateError(ValueError):
+    """The forward pass after the first update fails (``reason``): the page has no "after"."""
+
+    def __init__(self, lr: float, reason: str) -> None:
+        super().__init__(f"learning: the first update, with lr {lr!r}, fails: {reason}")
+        self.lr = lr
+        self.reason = reason
+
+
 class LearningView:
     """The update steps, the forward pass again and the sampled run, for ``root``'s graph.
 
@@ -186,7 +195,12 @@ class LearningView:
         self.shown = dict(shown) if shown is not None else {}
         self.node_ids = node_ids or {}
         self.parameters = _backward_first(root, learning.parameters)
-        self.after = replay(self.order, {p: p.data - learning.lr * p.grad for p in self.parameters})
+        try:
+            self.after = replay(
+                self.order, {p: p.data - learning.lr * p.grad for p in self.parameters}
+            )
+        except (ArithmeticError, ValueError) as error:  # the forward pass after the update steps
+            raise FirstUpdateError(learning.lr, str(error)) from None
         self.steps: list[dict[str, Any]] = [
             *(self._update_step(p, k) for k, p in enumerate(self.parameters, 1)),
             self._again_step(),
