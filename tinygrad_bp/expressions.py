@@ -20,7 +20,7 @@ edge cannot be said in a line of arithmetic, the template tests for the
 ordinary case inline and calls, for the rest, the same small function of
 floats the rule calls (``FUNCTIONS``: ``pow_dx``, ``cosh_or_inf``, ...).
 An op without a template (a user's ``op`` that gives none) is called
-through its rule. ``tests/tracing/test_templates.py`` holds every template
+through its rule. ``tests/tracing/test_tracer.py`` holds every template
 to its rule, float for float, at ordinary points and at the edges.
 
 >>> Template("{0} * {1}", ("{1}", "{0}")).local_code(["a", "b"], "c")

@@ -63,7 +63,7 @@ def _is_path(text: str) -> bool:
 def parse(parser: argparse.ArgumentParser, argv: Sequence[str] | None) -> argparse.Namespace:
     """``argv`` parsed by ``parser``, a formula starting with a minus taken as the formula.
 
-    >>> from tinygrad_bp.cli.main import build_parser
+    >>> from tinygrad_bp.cli.command import build_parser
     >>> parse(build_parser(), ["explain", "--wrt", "x", "-x*y", "x=1", "y=2"]).graph
     '-x*y'
     """

@@ -1,6 +1,6 @@
 """What the command's parts share: exit statuses, argument types, one-line refusals.
 
->>> _int_at_least(1)("3")
+>>> int_at_least(1)("3")
 3
 """
 
@@ -20,17 +20,17 @@ INTERRUPTED = 130  # Ctrl-C (SIGINT)
 BROKEN_PIPE = 141  # the reader went away (SIGPIPE): e.g. | head -1
 
 
-class _RefusedError(Exception):
+class RefusedError(Exception):
     """Something that stops the command before it starts; the message is the whole story."""
 
 
-def _printable(text: str) -> str:
+def escaped(text: str) -> str:
     """``text`` whole (a path is never cut short), with escapes and newlines shown escaped."""
     return printable(text, limit=sys.maxsize)
 
 
 # -- the nn package --------------------------------------------------------------------
-def _nn_module(name: str) -> Any:
+def nn_module(name: str) -> Any:
     """``nn.<name>``, after making sure that ``nn`` is this project's own.
 
     ``nn`` is a top-level package beside ``tinygrad_bp`` (by design), so a
@@ -41,22 +41,22 @@ def _nn_module(name: str) -> Any:
     ours = Path(__file__).resolve().parents[2] / "nn"  # beside the tinygrad_bp package
     spec = importlib.util.find_spec("nn")
     if spec is None:
-        raise _RefusedError(
+        raise RefusedError(
             f"the nn package that comes with tinygrad-bp is missing (expected {ours})"
         )
     found = spec.origin if spec.has_location and spec.origin else None
     if found is None or Path(found).resolve().parent != ours.resolve():
         where = found or ", ".join(spec.submodule_search_locations or []) or "built in"
-        raise _RefusedError(
-            f"another module named nn ({_printable(where)}) hides the nn package that comes "
-            f"with tinygrad-bp ({_printable(str(ours))}): its folder comes first on Python's "
+        raise RefusedError(
+            f"another module named nn ({escaped(where)}) hides the nn package that comes "
+            f"with tinygrad-bp ({escaped(str(ours))}): its folder comes first on Python's "
             "search path (python -m puts the current folder there); rename it or run from "
             "another folder"
         )
     return importlib.import_module(f"nn.{name}")
 
 
-def _int_at_least(minimum: int | None) -> Callable[[str], int]:
+def int_at_least(minimum: int | None) -> Callable[[str], int]:
     """An argparse type: a whole number, at least ``minimum`` (None: any)."""
 
     def parse(text: str) -> int:
@@ -71,28 +71,28 @@ def _int_at_least(minimum: int | None) -> Callable[[str], int]:
     return parse
 
 
-_positive_int = _int_at_least(1)
-_whole_number = _int_at_least(0)
+positive_int = int_at_least(1)
+whole_number = int_at_least(0)
 
 
-def _updates(text: str) -> int:
+def updates_arg(text: str) -> int:
     """viz --updates: 0 up to the longest run the learning view takes."""
     from ..show.learning import MAX_UPDATES
 
-    n = _whole_number(text)
+    n = whole_number(text)
     if n > MAX_UPDATES:
         raise argparse.ArgumentTypeError(f"expected at most {MAX_UPDATES:,} updates, got {n:,}")
     return n
 
 
-_seed = _int_at_least(None)
+seed_arg = int_at_least(None)
 
 
-def _max_nodes(text: str) -> int:
+def max_nodes_arg(text: str) -> int:
     """draw/viz --max-nodes: 1 up to the largest graph whose layout stays quick."""
     from ..show.drawing import LARGEST_MAX_NODES
 
-    n = _positive_int(text)
+    n = positive_int(text)
     if n > LARGEST_MAX_NODES:
         raise argparse.ArgumentTypeError(
             f"expected at most {LARGEST_MAX_NODES:,} nodes (larger layouts take minutes), got {n:,}"

@@ -19,17 +19,17 @@ from ..show.explanation import Explainer
 from ..show.formatting import number, quoted
 from ..show.rendering import FORMATS, render
 from ..value import Value
-from .common import INTERRUPTED, _nn_module, _printable, _RefusedError
+from .common import INTERRUPTED, RefusedError, escaped, nn_module
 
 
 def _mazur_labels() -> list[str]:
     """The labels of the article's network and error, in the article's order."""
-    mazur = _nn_module("mazur")
+    mazur = nn_module("mazur")
     step = mazur.forward(mazur.network())
     return [n.label for n in topological_order(step.E_total) if n.label]
 
 
-def _explain_target(text: str) -> str:
+def explain_target(text: str) -> str:
     """An --explain argument: a label of the article's network, or "all"."""
     labels = _mazur_labels()
     if text == "all" or text in labels:
@@ -40,8 +40,8 @@ def _explain_target(text: str) -> str:
     )
 
 
-def _run_mazur(args: argparse.Namespace) -> int:
-    mazur, train = _nn_module("mazur"), _nn_module("train")
+def run_mazur(args: argparse.Namespace) -> int:
+    mazur, train = nn_module("mazur"), nn_module("train")
     if args.code:
         print(mazur.code(), end="")
         return 0
@@ -54,7 +54,7 @@ def _run_mazur(args: argparse.Namespace) -> int:
     return 0
 
 
-def _output_path(text: str) -> Path:
+def output_path(text: str) -> Path:
     """A -o argument: a path whose extension names a format we can write."""
     path = Path(text)
     if path.suffix.lower() not in FORMATS:
@@ -70,13 +70,13 @@ def _refuse_special_output(path: Path) -> None:
     followed): writing would wait forever on a FIFO or pour the file into a device."""
     kind = special_target(path)
     if kind is not None:
-        raise _RefusedError(
-            f"cannot write {_printable(str(path))}: {kind}, not a regular file; expected a "
+        raise RefusedError(
+            f"cannot write {escaped(str(path))}: {kind}, not a regular file; expected a "
             "regular file to replace or a new name"
         )
 
 
-def _run_draw(args: argparse.Namespace) -> int:
+def run_draw(args: argparse.Namespace) -> int:
     _refuse_special_output(args.output)
     try:
         graph = _graph_source(args)
@@ -95,19 +95,19 @@ def _run_draw(args: argparse.Namespace) -> int:
             max_nodes=args.max_nodes,
         )
     except TooManyNodesError as error:
-        raise _RefusedError(_too_many_nodes(error, "draw")) from None
+        raise RefusedError(_too_many_nodes(error, "draw")) from None
     if FORMATS[args.output.suffix.lower()] != "dot":  # DOT source is written, not laid out
         _say_if_slow(drawing, "draw")
     try:
         render(drawing, args.output)
     except OSError as error:
         print(
-            f"tinygrad-bp draw: cannot write {_printable(str(args.output))}: {error}",
+            f"tinygrad-bp draw: cannot write {escaped(str(args.output))}: {error}",
             file=sys.stderr,
         )
         return 1
     print(
-        f"Wrote {_printable(str(args.output))}: {graph.what} after one backward pass "
+        f"Wrote {escaped(str(args.output))}: {graph.what} after one backward pass "
         f"({len(set(drawing.node_ids.values()))} nodes)"
     )
     return 0
@@ -145,7 +145,7 @@ def _too_many_nodes(error: TooManyNodesError, verb: str) -> str:
 HTML_SUFFIXES = (".html", ".htm")
 
 
-def _html_path(text: str) -> Path:
+def html_path(text: str) -> Path:
     """A viz -o argument: the page is HTML, so the name should say so."""
     path = Path(text)
     if path.suffix.lower() not in HTML_SUFFIXES:
@@ -156,7 +156,7 @@ def _html_path(text: str) -> Path:
     return path
 
 
-def _run_viz(args: argparse.Namespace) -> int:
+def run_viz(args: argparse.Namespace) -> int:
     from ..show.learning import DEFAULT_LR, DEFAULT_UPDATES, FirstUpdateError, Learning
     from ..show.stepper import Stepper
 
@@ -174,18 +174,18 @@ def _run_viz(args: argparse.Namespace) -> int:
         if made:
             k, p = made[0]
             name = f"{quoted(p.label)}, " if p.label else ""
-            raise _RefusedError(
-                f"{_printable(args.graph)} returned parameters[{k}] ({name}made by "
-                f"{_printable(p.op or 'an op')}): the update steps change parameters in place, "
+            raise RefusedError(
+                f"{escaped(args.graph)} returned parameters[{k}] ({name}made by "
+                f"{escaped(p.op or 'an op')}): the update steps change parameters in place, "
                 "so expected leaves (Values made with Value(...), not computed by an op)"
             )
         try:
             learning = Learning(graph.trained, lr=lr, updates=updates)
         except ValueError as error:  # the page's own checks, said in one line
-            raise _RefusedError(_printable(str(error))) from None
+            raise RefusedError(escaped(str(error))) from None
     elif args.lr is not None or args.updates is not None:
         option = "--lr" if args.lr is not None else "--updates"
-        raise _RefusedError(
+        raise RefusedError(
             f"{option} is for the update steps, which need parameters to train: name them "
             "with --parameters (a formula) or return (root, parameters) (a function)"
         )
@@ -211,21 +211,21 @@ def _run_viz(args: argparse.Namespace) -> int:
             max_nodes=args.max_nodes,
         )
     except TooManyNodesError as error:
-        raise _RefusedError(_too_many_nodes(error, "play")) from None
+        raise RefusedError(_too_many_nodes(error, "play")) from None
     except FirstUpdateError as error:  # later failures stop the run and are said on the page
         given = "" if args.lr is not None else " (the default)"
-        raise _RefusedError(
+        raise RefusedError(
             f"the run stopped after 0 updates: the first update, with --lr "
-            f"{error.lr!r}{given}, leads to {_printable(error.reason)}; "
+            f"{error.lr!r}{given}, leads to {escaped(error.reason)}; "
             "a smaller --lr may help"
         ) from None
     except ValueError as error:  # a root whose backward() was run twice, a graph too large
-        raise _RefusedError(str(error)) from None
+        raise RefusedError(str(error)) from None
     try:
         page.save(args.output)
     except OSError as error:
         print(
-            f"tinygrad-bp viz: cannot write {_printable(str(args.output))}: {error}",
+            f"tinygrad-bp viz: cannot write {escaped(str(args.output))}: {error}",
             file=sys.stderr,
         )
         return 1
@@ -238,7 +238,7 @@ def _run_viz(args: argparse.Namespace) -> int:
         if run is not None:
             after += f" and {run.updates[-1]:,} updates to scrub through"
     print(
-        f"Wrote {_printable(str(args.output))}: {graph.what} in {kinds.count('forward')} "
+        f"Wrote {escaped(str(args.output))}: {graph.what} in {kinds.count('forward')} "
         f"forward and {kinds.count('backward')} backward steps{after}; open it in a browser "
         "(Right/Left step, Space plays)"
     )
@@ -284,7 +284,7 @@ def _graph_source(args: argparse.Namespace) -> _Graph:
     names: str | None = args.parameters
     if text == "mazur":
         _refuse_extras(given, names, "mazur (the article's network)")
-        mazur = _nn_module("mazur")
+        mazur = nn_module("mazur")
         model, step = mazur.backpropagated()
         return _Graph(
             step.E_total,
@@ -302,7 +302,7 @@ def _graph_source(args: argparse.Namespace) -> _Graph:
         try:
             loaded = userfile.load(text)
         except userfile.UserFileError as e:
-            raise _RefusedError(str(e)) from None
+            raise RefusedError(str(e)) from None
         except userfile.UserCodeError as e:
             raise _UserCodeError(text, e.traceback) from None
         root = loaded.root
@@ -310,7 +310,7 @@ def _graph_source(args: argparse.Namespace) -> _Graph:
             v for v in topological_order(root) if v.label and not v.parents and v is not root
         ]
         # explain's first line: escaped as the lines below it are
-        name = _printable(root.label) if root.label else "the root"
+        name = escaped(root.label) if root.label else "the root"
         return _Graph(
             root,
             loaded.parameters,
@@ -329,7 +329,7 @@ def _formula_graph(text: str, given: list[str], names: str | None) -> _Graph:
     try:
         formula = build(text, parse_values(given))
     except FormulaError as e:
-        raise _RefusedError(_printable(str(e))) from None
+        raise RefusedError(escaped(str(e))) from None
     root = formula.root
     root.backward()
     parameters = None
@@ -337,9 +337,9 @@ def _formula_graph(text: str, given: list[str], names: str | None) -> _Graph:
         wanted = [identifier(n.strip()) for n in names.split(",") if n.strip()]
         unknown = [n for n in wanted if n not in formula.leaves]
         if unknown or not wanted:
-            raise _RefusedError(
-                f"--parameters {_printable(names)}: "
-                + (f"{', '.join(map(_printable, unknown))} not" if unknown else "no name")
+            raise RefusedError(
+                f"--parameters {escaped(names)}: "
+                + (f"{', '.join(map(escaped, unknown))} not" if unknown else "no name")
                 + f" among the formula's names ({', '.join(formula.leaves)}); "
                 "expected a comma-separated list of them, as w1,w2,b"
             )
@@ -348,22 +348,22 @@ def _formula_graph(text: str, given: list[str], names: str | None) -> _Graph:
     return _Graph(
         root,
         parameters,
-        f"{root.label} = {_printable(shown)}",
+        f"{root.label} = {escaped(shown)}",
         f"{root.label} = {shown}, node by node",
         parameters or list(formula.leaves.values()),
-        f"{root.label} = {_printable(shown)}",
+        f"{root.label} = {escaped(shown)}",
         parameters,
     )
 
 
 def _refuse_extras(given: list[str], names: str | None, what: str) -> None:
     if given:
-        raise _RefusedError(
-            f"{_printable(given[0])}: values are for a formula; {_printable(what)} takes none"
+        raise RefusedError(
+            f"{escaped(given[0])}: values are for a formula; {escaped(what)} takes none"
         )
     if names is not None:
-        raise _RefusedError(
-            f"--parameters is for a formula; {_printable(what)} says which its parameters are"
+        raise RefusedError(
+            f"--parameters is for a formula; {escaped(what)} says which its parameters are"
         )
 
 
@@ -374,25 +374,25 @@ def _node_labelled(graph: _Graph, label: str, option: str) -> Value:
         return nodes[0]
     labels = list(dict.fromkeys(v.label for v in topological_order(graph.root) if v.label))
     if nodes:
-        raise _RefusedError(
+        raise RefusedError(
             f"{option} {label!r}: {len(nodes)} nodes have that label; "
             "give the nodes different labels"
         )
-    raise _RefusedError(
-        f"{option}: unknown label {label!r}; expected one of: " + ", ".join(map(_printable, labels))
+    raise RefusedError(
+        f"{option}: unknown label {label!r}; expected one of: " + ", ".join(map(escaped, labels))
     )
 
 
 def _user_code_failed(args: argparse.Namespace, error: _UserCodeError) -> int:
     print(
-        f"tinygrad-bp {args.command}: {_printable(error.reference)} raised an error:\n"
+        f"tinygrad-bp {args.command}: {escaped(error.reference)} raised an error:\n"
         f"{error.traceback.rstrip()}",
         file=sys.stderr,
     )
     return 1
 
 
-def _run_explain(args: argparse.Namespace) -> int:
+def run_explain(args: argparse.Namespace) -> int:
     try:
         graph = _graph_source(args)
     except _UserCodeError as e:
@@ -401,7 +401,7 @@ def _run_explain(args: argparse.Namespace) -> int:
     if args.wrt == "all":
         targets = graph.everything
         if not targets:
-            raise _RefusedError("the graph has no labelled leaf to explain; name one with --wrt")
+            raise RefusedError("the graph has no labelled leaf to explain; name one with --wrt")
     else:
         targets = [_node_labelled(graph, args.wrt, "--wrt")]
     print(f"{graph.heading} = {number(graph.root.data, args.precision, trim=True)}")

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from types import FrameType
 from typing import Any
 
-from .common import INTERRUPTED, _int_at_least, _nn_module
+from .common import INTERRUPTED, int_at_least, nn_module
 
 
 def _fail(message: str) -> int:
@@ -27,7 +27,7 @@ def _fail(message: str) -> int:
 
 def _check_plot_target(path: str) -> str | None:
     """A message if --plot cannot be written (no matplotlib, an ending it cannot write)."""
-    plot = _nn_module("plot")
+    plot = nn_module("plot")
     try:
         plot.require_matplotlib()
         plot.check_image_format(path)
@@ -38,7 +38,7 @@ def _check_plot_target(path: str) -> str | None:
 
 def _check_writable(path: str, what: str) -> str | None:
     """A message if ``path`` cannot be written: tried now, not after training."""
-    check_writable = _nn_module("_util").check_writable
+    check_writable = nn_module("_util").check_writable
     try:
         check_writable(path)
     except OSError as e:
@@ -59,7 +59,7 @@ def _same_file(a: str, b: str) -> bool:
 
 def _save(model: Any, path: str) -> bool:
     """Save ``model`` to ``path``, saying so or saying why not: whether it worked."""
-    serialize = _nn_module("serialize")
+    serialize = nn_module("serialize")
     try:
         serialize.save(model, path)
     except OSError as e:
@@ -87,7 +87,7 @@ def _sigterm_stops_training(seen: _Signalled) -> Iterator[None]:
     is listening (the network still being traced, the last evaluation) or at
     a second SIGTERM, the command ends at once, as a Ctrl-C there ends it.
     """
-    request_stop = _nn_module("_util").request_stop
+    request_stop = nn_module("_util").request_stop
 
     def stop(signum: int, frame: FrameType | None) -> None:
         if not request_stop():
@@ -106,11 +106,11 @@ def _sigterm_stops_training(seen: _Signalled) -> Iterator[None]:
         signal.signal(signal.SIGTERM, signal.SIG_DFL if previous is None else previous)
 
 
-def _run_train(args: argparse.Namespace) -> int:
+def run_train(args: argparse.Namespace) -> int:
     import time
 
-    data, train = (_nn_module(name) for name in ("data", "train"))
-    plural = _nn_module("_util").plural
+    data, train = (nn_module(name) for name in ("data", "train"))
+    plural = nn_module("_util").plural
 
     # Everything that can be checked is checked before training, so a typo
     # in a path or a missing extra does not cost a training run.
@@ -192,7 +192,7 @@ def _run_train(args: argparse.Namespace) -> int:
     # A failed save or plot is reported, but the run's result is still the last line.
     failed = args.save is not None and not _save(model, args.save)
     if args.plot is not None:
-        plot = _nn_module("plot")
+        plot = nn_module("plot")
         try:
             title = f"{args.dataset}, {plural(args.steps, 'step')}"
             plot.plot_training(model, X, y, history, args.plot, title=title)
@@ -274,7 +274,7 @@ def _layer_sizes(text: str) -> list[int]:
     return sizes
 
 
-def _real_in(low: float, high: float, *, low_open: bool = False) -> Callable[[str], float]:
+def real_in(low: float, high: float, *, low_open: bool = False) -> Callable[[str], float]:
     """An argparse type: a finite number in [low, high) (or (low, high) with low_open)."""
 
     def parse(text: str) -> float:
@@ -296,7 +296,7 @@ def _real_in(low: float, high: float, *, low_open: bool = False) -> Callable[[st
 
 def _points(text: str) -> int:
     """A --points argument: 2 (one of each class) up to MAX_POINTS."""
-    n = _int_at_least(2)(text)
+    n = int_at_least(2)(text)
     if n > MAX_POINTS:
         raise argparse.ArgumentTypeError(f"expected at most {MAX_POINTS:,} points, got {n:,}")
     return n
@@ -308,7 +308,7 @@ def _shown_layers(sizes: Sequence[int]) -> str:
 
 def _training_model(args: argparse.Namespace) -> Any:
     """The network to train: from --load (checked against the flags) or from the flags."""
-    serialize = _nn_module("serialize")
+    serialize = nn_module("serialize")
     if args.load is None:
         layers = DEFAULT_LAYERS if args.layers is None else args.layers
         nouts = [*layers, 1]
@@ -318,7 +318,7 @@ def _training_model(args: argparse.Namespace) -> Any:
                 f"--layers {_shown_layers(layers)} makes {count:,} parameters; at most "
                 f"{serialize.MAX_PARAMETERS:,} (what a model file holds)"
             )
-        return _nn_module("module").MLP(2, nouts, args.activation or "relu", seed=args.seed)
+        return nn_module("module").MLP(2, nouts, args.activation or "relu", seed=args.seed)
     try:
         model = serialize.load(args.load)
     except serialize.ModelFileError as e:
@@ -347,7 +347,7 @@ def _training_model(args: argparse.Namespace) -> Any:
 
 def _training_setup(args: argparse.Namespace, model: Any) -> _TrainingSetup:
     """The loss, optimizer and learning rate from the flags; micrograd's demo by default."""
-    optim, train = _nn_module("optim"), _nn_module("train")
+    optim, train = nn_module("optim"), nn_module("train")
     loss_fn = train.svm_loss if args.loss == "hinge" else train.classifier_loss(args.loss)
     losses = f"{LOSS_NAMES[args.loss]} + 1e-4·Σp²"
     schedule = None
@@ -370,7 +370,7 @@ def _training_setup(args: argparse.Namespace, model: Any) -> _TrainingSetup:
     return _TrainingSetup(loss_fn, optimizer, schedule, f"{sgd}, {losses}, {rate}")
 
 
-def _add_network_options(parser: argparse.ArgumentParser) -> None:
+def add_network_options(parser: argparse.ArgumentParser) -> None:
     """train's flags for the network, its loss, its optimizer and its data."""
     parser.add_argument(
         "--layers",
@@ -394,13 +394,13 @@ def _add_network_options(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--lr",
-        type=_real_in(0.0, math.inf, low_open=True),
+        type=real_in(0.0, math.inf, low_open=True),
         metavar="RATE",
         help=f"a constant learning rate (default: SGD from 1.0 down to 0.1; Adam {ADAM_LR:g})",
     )
     parser.add_argument(
         "--momentum",
-        type=_real_in(0.0, 1.0),
+        type=real_in(0.0, 1.0),
         metavar="M",
         help="SGD's momentum, in [0, 1) (default 0)",
     )
@@ -413,7 +413,7 @@ def _add_network_options(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--noise",
-        type=_real_in(0.0, math.inf),
+        type=real_in(0.0, math.inf),
         metavar="SIGMA",
         help="the points' Gaussian jitter (default: the dataset's, 0.1 for moons)",
     )

@@ -14,7 +14,7 @@ import pytest
 
 from nn import MLP, mazur
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]  # the checkout: tests/<part>/this file
 
 
 def test_the_articles_state_dict_has_pytorchs_keys_and_one_bias_per_layer() -> None:

@@ -20,7 +20,7 @@ from nn import MLP, load, save
 from tinygrad_bp import __version__, cli
 from tinygrad_bp.cli import graphs as cli_graphs
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]  # the checkout: tests/<part>/this file
 COMMAND = [sys.executable, "-m", "tinygrad_bp"]
 posix_only = pytest.mark.skipif(os.name != "posix", reason="POSIX signals, pipes and devices")
 

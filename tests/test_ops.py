@@ -212,8 +212,8 @@ def test_two_ops_with_the_same_method_name_is_an_error_naming_both(methods: None
 
     message = (
         r"^Value\.softplus2 is already op 'softplus2' "
-        r"\((tests\.)?test_functions\.softplus2_rule\); "
-        r"op 'softplus2' \((tests\.)?test_functions\..*<locals>\.other_rule\) cannot replace it "
+        r"\((tests\.)?test_ops\.softplus2_rule\); "
+        r"op 'softplus2' \((tests\.)?test_ops\..*<locals>\.other_rule\) cannot replace it "
         r"\(remove_method\('softplus2'\) frees the name\)$"
     )
     with pytest.raises(ValueError, match=message):

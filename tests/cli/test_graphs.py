@@ -14,7 +14,7 @@ from nn import mazur
 from tinygrad_bp import cli, explain
 from tinygrad_bp.show.dot import PARAMETER_FILL
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]  # the checkout: tests/<part>/this file
 NEURON = ["tanh(x1*w1 + x2*w2 + b)", "x1=2", "x2=0", "w1=-3", "w2=1", "b=6.8813735870195432"]
 
 

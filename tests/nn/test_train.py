@@ -18,7 +18,7 @@ from nn import MLP, SGD, Adam, accuracy, fit, hinge, l2, load, make_moons, make_
 from nn.train import History, LossFn, Points, TrainingInterrupted, linear_decay
 from tinygrad_bp import Value, cli, no_grad
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]  # the checkout: tests/<part>/this file
 FINAL = re.compile(
     r"^final loss (\d+\.\d+) accuracy (\d+)% \((\d+)/(\d+)\) after (\d+) steps in [\d.]+ s$"
 )

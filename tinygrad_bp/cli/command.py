@@ -38,24 +38,24 @@ from .arguments import parse
 from .common import (
     BROKEN_PIPE,
     INTERRUPTED,
-    _max_nodes,
-    _positive_int,
-    _RefusedError,
-    _seed,
-    _updates,
-    _whole_number,
+    RefusedError,
+    max_nodes_arg,
+    positive_int,
+    seed_arg,
+    updates_arg,
+    whole_number,
 )
 from .graphs import (
     GRAPH_HELP,
-    _explain_target,
-    _html_path,
-    _output_path,
-    _run_draw,
-    _run_explain,
-    _run_mazur,
-    _run_viz,
+    explain_target,
+    html_path,
+    output_path,
+    run_draw,
+    run_explain,
+    run_mazur,
+    run_viz,
 )
-from .train import _add_network_options, _real_in, _run_train
+from .train import add_network_options, real_in, run_train
 
 
 def _add_graph_arguments(parser: argparse.ArgumentParser, verb: str) -> None:
@@ -95,7 +95,7 @@ def _add_layout_options(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--max-nodes",
-        type=_max_nodes,
+        type=max_nodes_arg,
         default=DEFAULT_MAX_NODES,
         metavar="N",
         help=f"refuse a graph of more than N nodes (default {DEFAULT_MAX_NODES}, "
@@ -128,7 +128,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     m.add_argument(
         "--steps",
-        type=_positive_int,
+        type=positive_int,
         default=1,
         metavar="N",
         help="updates in all, after the walkthrough (default 1; the article quotes 10000)",
@@ -140,7 +140,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     m.add_argument(
         "--explain",
-        type=_explain_target,
+        type=explain_target,
         metavar="LABEL",
         help="then derive ∂E_total/∂LABEL by the chain rule, as the article does "
         "(e.g. w5, out_h1; 'all' for every weight)",
@@ -152,7 +152,7 @@ def build_parser() -> argparse.ArgumentParser:
         "generates, and stop",
     )
     _add_trace_option(m, "the updates after the first")
-    m.set_defaults(run=_run_mazur)
+    m.set_defaults(run=run_mazur)
 
     t = sub.add_parser(
         "train",
@@ -166,11 +166,11 @@ def build_parser() -> argparse.ArgumentParser:
     )
     t.add_argument("dataset", choices=["moons", "xor", "spirals"], help="the dataset")
     t.add_argument(
-        "--steps", type=_whole_number, default=100, metavar="N", help="updates (default 100)"
+        "--steps", type=whole_number, default=100, metavar="N", help="updates (default 100)"
     )
     t.add_argument(
         "--seed",
-        type=_seed,
+        type=seed_arg,
         default=0,
         metavar="S",
         help="seeds both the data and the initial weights (default 0)",
@@ -188,9 +188,9 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="PATH",
         help="start from a network saved with --save: its architecture and parameters",
     )
-    _add_network_options(t)
+    add_network_options(t)
     _add_trace_option(t, "every step")
-    t.set_defaults(run=_run_train)
+    t.set_defaults(run=run_train)
     d = sub.add_parser(
         "draw",
         help="draw a graph with data, gradients and local derivatives",
@@ -201,7 +201,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     _add_graph_arguments(d, "draw")
     d.add_argument(
-        "-o", "--output", type=_output_path, required=True, metavar="FILE", help="where to write"
+        "-o", "--output", type=output_path, required=True, metavar="FILE", help="where to write"
     )
     _add_layout_options(d)
     d.add_argument(
@@ -220,7 +220,7 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="draw each neuron as one node, its weights and bias folded in",
     )
-    d.set_defaults(run=_run_draw)
+    d.set_defaults(run=run_draw)
 
     v = sub.add_parser(
         "viz",
@@ -232,7 +232,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     _add_graph_arguments(v, "play")
     v.add_argument(
-        "-o", "--output", type=_html_path, required=True, metavar="FILE", help="the .html to write"
+        "-o", "--output", type=html_path, required=True, metavar="FILE", help="the .html to write"
     )
     _add_layout_options(v)
     v.add_argument(
@@ -242,7 +242,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     v.add_argument(
         "--updates",
-        type=_updates,
+        type=updates_arg,
         metavar="N",
         help="the training run the learning view plots and scrubs through, after the update "
         "steps and the forward pass again (default 10000, as the article; 0: none). For a "
@@ -251,11 +251,11 @@ def build_parser() -> argparse.ArgumentParser:
     )
     v.add_argument(
         "--lr",
-        type=_real_in(0.0, math.inf, low_open=True),
+        type=real_in(0.0, math.inf, low_open=True),
         metavar="RATE",
         help="the learning rate η of the update steps and the run (default 0.5, as the article)",
     )
-    v.set_defaults(run=_run_viz)
+    v.set_defaults(run=run_viz)
 
     e = sub.add_parser(
         "explain",
@@ -272,7 +272,7 @@ def build_parser() -> argparse.ArgumentParser:
         "of a formula, the parameters of a function, the article's weights",
     )
     _add_precision_option(e)
-    e.set_defaults(run=_run_explain)
+    e.set_defaults(run=run_explain)
     return parser
 
 
@@ -365,7 +365,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             status = int(args.run(args))
             sys.stdout.flush()
             return status
-        except _RefusedError as e:
+        except RefusedError as e:
             print(f"tinygrad-bp: error: {e}", file=sys.stderr)
             return 1
         except KeyboardInterrupt:
