@@ -20,7 +20,7 @@ def walked() -> tuple[MLP, mazur.ForwardPass, dict[str, float]]:
     model = mazur.network()
     step = mazur.forward(model)
     step.E_total.backward()
-    from tinygrad_bp import topological_order
+    from tinygrad_bp.graph import topological_order
 
     nodes = {n.label: n.data for n in topological_order(step.E_total) if n.label}
     return model, step, nodes
