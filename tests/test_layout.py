@@ -166,3 +166,24 @@ def test_at_most_two_node_classes() -> None:
 
     ours = [c for c in subclasses(Value) if c.__module__.split(".")[0] in ("tinygrad_bp", "nn")]
     assert ours == [WithNumbers]  # a weighted sum is a Value like any other, made by its op
+
+
+def test_the_readmes_layout_names_every_file_of_the_packages() -> None:
+    text = (ROOT / "README.md").read_text(encoding="utf-8")
+    layout = text[text.index("Layout (") : text.index("- `tests/`", text.index("Layout ("))]
+    named = set(re_backticked(layout))
+    files = {
+        p.name
+        for top in (PACKAGE, ROOT / "nn")
+        for p in top.rglob("*")
+        if p.suffix in (".py", ".html") and p.name != "__init__.py" and "__pycache__" not in p.parts
+    }
+    assert files - named == set(), "files the README's layout does not name"
+    shown = {n for n in named if n.endswith((".py", ".html")) and "/" not in n}
+    assert shown - files == set(), "files the README names that are not there"
+
+
+def re_backticked(text: str) -> list[str]:
+    import re
+
+    return re.findall(r"`([\w./]+)`", text)
