@@ -6,9 +6,8 @@ This module holds the arithmetic, the activations and the piecewise ops;
 ``math_rules.py`` holds the functions of Python's ``math`` module (sqrt, the
 trigonometric and hyperbolic functions, the logarithms and exponentials).
 Neither imports anything of the engine, so each can be read (and tested) on
-its own. ``engine.py`` (the operators, exp, log and the activations) and
-``functions.py`` (the rest) turn each rule into an op on Values with the
-same mechanism a user's ``@op`` goes through.
+its own. The op table (``ops.py``) lists each rule once, as an op on Values,
+called the same way as a user's ``@op``.
 
 A rule and its op share a name (``rules.tanh`` is the rule, ``tanh`` the op
 made from it): the rules are always written with their module,

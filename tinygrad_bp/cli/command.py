@@ -14,8 +14,8 @@
                                       the root Value or (root, parameters)
 
 This file parses the command line and dispatches: the commands that show a
-graph are in ``cli_graphs.py``, ``train`` in ``cli_train.py``, and what they
-share in ``cli_common.py``. The network commands import ``nn`` when they
+graph are in ``graphs.py``, ``train`` in ``train.py``, and what they share in
+``common.py``. The network commands import ``nn`` when they
 run; the engine itself never imports it.
 """
 

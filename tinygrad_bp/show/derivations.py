@@ -1,6 +1,6 @@
 """A derivation as data, and as the article writes it: ∂root/∂node, line by line.
 
-``Explainer`` (explain.py) finds the factors; a ``Derivation`` holds them:
+``Explainer`` (explanation.py) finds the factors; a ``Derivation`` holds them:
 its ``lines``, each a sum of products of ``Partial`` derivatives with their
 names, values and the edges they were read from. ``text()`` writes it out::
 

@@ -1,7 +1,7 @@
 """A graph written out as Graphviz DOT: one record per Value, an op node, an edge per parent.
 
 ``DotWriter`` writes one ``Drawing`` (a ``graphviz.Digraph`` with stable
-node and edge ids) from a sorted graph; ``draw`` (draw.py) checks the
+node and edge ids) from a sorted graph; ``draw`` (drawing.py) checks the
 options, finds what to highlight and fold, and calls it. The colours and
 the layout settings that keep big graphs quick are here too.
 """

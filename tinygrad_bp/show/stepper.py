@@ -26,7 +26,7 @@ forward step computes its net input and output, its backward step derives
 ∂root/∂out, ∂root/∂net and its folded weights and bias.
 
 Labels never become markup: the graph's text is escaped by ``draw``, and
-the page (``page.py``) checks the SVG, escapes the JSON and the title, and
+the page (``stepper_page.py``) checks the SVG, escapes the JSON and the title, and
 lets only its own script run.
 
 The graph is sorted once (a ``GraphView``) and shared by the drawing, the

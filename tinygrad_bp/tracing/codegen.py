@@ -1,6 +1,6 @@
 """Writing a graph out as Python: names from labels, one statement per node, the chain rule.
 
-``trace.py`` walks a graph and ``passes.py`` asks this module for the code: safe, unique
+``tracer.py`` walks a graph and ``compiled.py`` asks this module for the code: safe, unique
 identifiers made from the nodes' labels (``identifier``), constants as
 exact float literals (``literal``), each node's forward statement from its
 op's template (or a call of its rule), and the backward pass in reverse,

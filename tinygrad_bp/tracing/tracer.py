@@ -45,7 +45,7 @@ hinge term that comes and goes): each rule's decisions are made again on
 every call. The nodes of the traced graph keep the values of the pass that
 built them; only the leaves are read and given gradients.
 
-Built-in ops are written inline from their templates (``templates.py``);
+Built-in ops are written inline from their templates (the op table, ``ops.py``);
 any other op, a user's ``@op`` included, is called through its rule. The
 only code ever compiled is generated here from those templates: labels
 become identifiers made of letters, digits and underscores, constants are
@@ -79,7 +79,7 @@ class Traced:
     flow on ``.data`` is replayed as it went while tracing. ``check()``
     says whether the graph still has the shape that was traced.
 
-    What was traced, for the code that writes the functions (passes.py):
+    What was traced, for the code that writes the functions (compiled.py):
     ``roots``, ``penalty``, ``example`` (the example's structure), ``order``
     (every node, parents first), ``main`` (those computed per example),
     ``term_order`` and ``penalty_order`` (each root's own walk), ``fn_name``.
