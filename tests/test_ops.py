@@ -242,7 +242,7 @@ def test_a_built_in_methods_name_is_taken_by_its_op(methods: None) -> None:
 @pytest.mark.parametrize(
     ("name", "what"),
     [
-        ("data", "a field of Value"),
+        ("data", "a property of Value"),
         ("grad", "a field of Value"),
         ("label", "a field of Value"),
         ("creator", "a field of Value"),

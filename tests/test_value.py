@@ -370,3 +370,17 @@ def test_modulo_by_zero_names_the_op() -> None:
         Value(1.0) % 0
     with pytest.raises(ZeroDivisionError, match=r"^%: modulo by zero \(1\.0 % 0\.0\)$"):
         1.0 % Value(0.0)
+
+
+def test_data_stays_a_float_when_it_is_set() -> None:
+    # x.data = 3 then y.data = 10**9 made x ** y an exact integer power: a hang.
+    x, y = Value(2.0, "x"), Value(3.0, "y")
+    x.data, y.data = 3, 10**9  # type: ignore[assignment]
+    assert type(x.data) is float and type(y.data) is float
+    with pytest.raises(OverflowError, match=r"\*\*: 3.0 \*\* 1000000000.0 overflows a float"):
+        x**y
+    with pytest.raises(TypeError, match="^Value.data: expected a number, got str '3'$"):
+        x.data = "3"  # type: ignore[assignment]
+    assert x.data == 3.0  # unchanged
+    with pytest.raises(ValueError, match="too large for a float"):
+        x.data = 10**400  # type: ignore[assignment]

@@ -46,8 +46,8 @@ LABEL_LIMIT = 80  # a label longer than this is cut (Graphviz refuses labels pas
 ANY = sys.maxsize  # the most arguments of a rule that takes any number
 
 
-def to_float(x: object, where: str) -> float:
-    """``x`` as a float, or an error that names ``where`` and what came."""
+def to_float(x: object, where: str, expected: str = "a Value or a real number") -> float:
+    """``x`` as a float, or an error that names ``where``, what was expected and what came."""
     # The exact types first: an isinstance check against the numbers ABCs
     # costs ten times more, and numbers in graphs are almost always floats.
     if type(x) is float:
@@ -57,9 +57,7 @@ def to_float(x: object, where: str) -> float:
             return float(x)
         except OverflowError:
             raise ValueError(f"{where}: {reprlib.repr(x)} is too large for a float") from None
-    raise TypeError(
-        f"{where}: expected a Value or a real number, got {type(x).__name__} {reprlib.repr(x)}"
-    )
+    raise TypeError(f"{where}: expected {expected}, got {type(x).__name__} {reprlib.repr(x)}")
 
 
 def arity(rule: Callable[..., object]) -> tuple[int, int]:

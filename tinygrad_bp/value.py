@@ -21,6 +21,7 @@ calling one does: run the rule on the floats, record the node.
 from __future__ import annotations
 
 import functools
+import operator
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, NoReturn, Union
 
@@ -58,17 +59,31 @@ class Value:
     ('*', ['x', 'x'], (3.0, 3.0))
     """
 
-    __slots__ = ("data", "grad", "label", "creator", "parents", "local_grads")
+    __slots__ = ("_data", "grad", "label", "creator", "parents", "local_grads")
     creator: Op | None
     parents: tuple[Value, ...]
     local_grads: Sequence[float]
 
     def __init__(self, data: float, label: str = "") -> None:
-        self.data = data if type(data) is float else to_float(data, "Value")
+        self._data = data if type(data) is float else to_float(data, "Value")  # see data
         self.grad = 0.0
         self.label = label if isinstance(label, str) else _label_error(label)
         self.creator = None  # a leaf: made by no op
         self.parents, self.local_grads = (), ()
+
+    def _set_data(self, data: float) -> None:
+        self._data = data if type(data) is float else to_float(data, "Value.data", "a number")
+
+    if TYPE_CHECKING:  # what type checkers see: a float to read and to set
+
+        @property
+        def data(self) -> float: ...
+        @data.setter
+        def data(self, value: float) -> None: ...
+    else:
+        # Read as a field is (no Python runs); set, it stays a float: v.data = 3 keeps
+        # 3.0, and v.data = "3" is a TypeError, not a wrong number or a hang later.
+        data = property(operator.attrgetter("_data"), _set_data, doc="The value: a float.")
 
     @property
     def op(self) -> str:
@@ -228,7 +243,7 @@ class WithNumbers(Value):
     def __init__(
         self, op: Op, data: float, args: tuple[Operand, ...], local: Sequence[float]
     ) -> None:
-        self.data, self.grad, self.label = data, 0.0, ""
+        self._data, self.grad, self.label = data, 0.0, ""
         self.creator, self.args = op, args
         self.local_grads = tuple([d for a, d in zip(args, local) if isinstance(a, Value)])
 

@@ -7,11 +7,11 @@ import re
 from pathlib import Path
 
 import pytest
-from tinygrad_bp.cli.command import build_parser
 
 from nn import MLP, SGD, Adam, fit, load, make_moons, make_xor, save
 from nn.train import classifier_loss, linear_decay, svm_loss
 from tinygrad_bp import cli
+from tinygrad_bp.cli.command import build_parser
 
 
 def train(argv: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, list[str], str]:
