@@ -385,3 +385,11 @@ def test_the_page_on_new_ops_runs_as_written() -> None:
     soft = namespace["s"]
     assert isinstance(soft, Value) and soft.op == "softsign" and soft.data == -6.0 / 7.0
     assert not hasattr(Value, "softsign")
+
+
+def test_a_name_given_where_the_rule_goes_says_how_to_give_it() -> None:
+    # @op("myop") made an op whose rule was the string, failing later and confusingly.
+    with pytest.raises(
+        TypeError, match=r"^op: the rule must be callable, got the str 'myop'; give the name as "
+    ):
+        op("myop")  # type: ignore[call-overload]
