@@ -104,7 +104,19 @@ def _rule_params(o: Op) -> list[inspect.Parameter]:
     return list(inspect.signature(o.rule).parameters.values())
 
 
+def _skip_op_methods(
+    app: object, what: str, name: str, obj: object, skip: bool, options: object
+) -> bool | None:
+    """Leave out Value's methods that are ops of the table (``x.sin()``): each op is
+    documented once, as the function it is (``sin``)."""
+    from tinygrad_bp import Value
+    from tinygrad_bp.extend import Method
+
+    return True if isinstance(vars(Value).get(name), Method) and what == "class" else None
+
+
 def setup(app: Any) -> None:
+    app.connect("autodoc-skip-member", _skip_op_methods)
     app.connect("autodoc-process-docstring", _plain_bars)
     app.connect("autodoc-process-signature", _op_signature)
 

@@ -12,7 +12,7 @@ from tinygrad_bp.value import OPS
 
 FRONT = {
     "Value", "op", "grad", "no_grad", "total", "weighted_sum", "gradcheck", "trace", "draw",
-    "explain",
+    "explain", "hessian", "hvp", "jvp",
 }  # fmt: skip
 
 

@@ -1,7 +1,8 @@
 """tinygrad_bp: scalar reverse-mode autograd for learning backpropagation.
 
 The front door: ``Value`` and ``backward()``, ``op`` for your own ops,
-``grad`` and ``no_grad``, sums as one node (``total``, ``weighted_sum``),
+``grad`` (of any order, with ``create_graph=True``), ``hessian``, ``hvp``
+and ``jvp`` (forward mode), ``no_grad``, sums as one node (``total``, ``weighted_sum``),
 ``gradcheck``, ``trace``, ``draw`` and ``explain``, and every math op by
 name, as ``torch.nn.functional`` gathers them. What an op's author needs is
 in ``tinygrad_bp.extend``; the drawing, the explanations and the pages are
@@ -23,8 +24,10 @@ from typing import TYPE_CHECKING, Any
 
 from .extend import op
 from .finite_differences import gradcheck
+from .forward_mode import jvp
 from .grad_mode import no_grad
 from .graph import grad
+from .higher_order import hessian, hvp
 from .ops import (
     acos,
     asin,
@@ -75,7 +78,10 @@ __all__ = [
     "expm1",
     "grad",
     "gradcheck",
+    "hessian",
+    "hvp",
     "hypot",
+    "jvp",
     "leaky_relu",
     "log",
     "log10",

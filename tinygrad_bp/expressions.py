@@ -30,6 +30,7 @@ to its rule, float for float, at ordinary points and at the edges.
 from __future__ import annotations
 
 import math
+import operator
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -57,6 +58,7 @@ FUNCTIONS: dict[str, object] = {
     "log10": math.log10,
     "hypot": math.hypot,
     "fabs": math.fabs,
+    "floordiv": operator.floordiv,
     "copysign": math.copysign,
     "isfinite": math.isfinite,
     "inf": math.inf,

@@ -35,6 +35,7 @@ from .value import OPS, Op, Operand, Rule, Value, walk
 
 __all__ = [
     "FUNCTIONS",
+    "Method",
     "OPS",
     "Op",
     "Operand",

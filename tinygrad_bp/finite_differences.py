@@ -24,6 +24,8 @@ tinygrad_bp.finite_differences.GradcheckError: gradcheck: 1 of 1 inputs disagree
 
 from __future__ import annotations
 
+import contextlib
+import functools
 import math
 import numbers
 from collections.abc import Callable, Sequence
@@ -119,6 +121,7 @@ def gradcheck(
     eps: float = 1e-6,
     atol: float = 1e-5,
     rtol: float = 1e-3,
+    order: int = 1,
 ) -> bool:
     """Compare ``backward()`` of ``f(*inputs)`` with central finite differences.
 
@@ -143,13 +146,73 @@ def gradcheck(
     number, or an ``f`` that does not return a Value; RuntimeError inside
     ``no_grad()``.
 
+    ``order=2`` also checks the second derivatives: each ∂f/∂xᵢ, built as
+    a graph (``grad(..., create_graph=True)``), is checked the same way
+    against central differences of itself, as HIPS autograd's
+    ``check_grads(order=2)`` and PyTorch's ``gradgradcheck`` do; ``order=3``
+    goes one further, and so on.
+
     >>> from tinygrad_bp import Value
     >>> x, y = Value(2.0, "x"), Value(0.5, "y")
-    >>> gradcheck(lambda a, b: (a * b).tanh() + a / b, [x, y])
+    >>> gradcheck(lambda a, b: (a * b).tanh() + a / b, [x, y], order=2)
     True
     >>> x.grad, y.grad
     (0.0, 0.0)
     """
+    if isinstance(order, bool) or not isinstance(order, int) or order < 1:
+        raise ValueError(f"gradcheck: order must be a whole number from 1, got {order!r}")
+    _check(f, inputs, eps, atol, rtol, with_graph=False)
+    values = _as_inputs(inputs)
+    if order > 1:
+        _check_graph_gradient(f, values, atol, rtol)
+    for _ in range(order - 1):
+        # The next order: each first derivative, as a graph, is a function to check.
+        f = _partials(f, len(values))
+        for i in range(len(values)):
+            _check(functools.partial(f, i), values, eps, atol, rtol, with_graph=True)
+    return True
+
+
+def _check_graph_gradient(
+    f: Callable[..., Value], values: list[Value], atol: float, rtol: float
+) -> None:
+    """The gradient built as a graph (from the ops' templates) must be the gradient of
+    the rules: a template that says another derivative than its rule is caught here."""
+    by_rules = grad(_evaluate(f, values), values)
+    by_graph = [g.data for g in grad(_evaluate(f, values), values, create_graph=True)]
+    wrong = [
+        Mismatch(i, v.label, g, r)
+        for i, (v, g, r) in enumerate(zip(values, by_graph, by_rules))
+        if not (math.isfinite(g) and abs(g - r) <= atol + rtol * abs(r))
+    ]
+    if wrong:
+        lines = "\n".join("  " + m.describe().replace("numeric", "by the rules") for m in wrong)
+        raise GradcheckError(
+            f"gradcheck: {len(wrong)} of {len(values)} gradients built as a graph (from the "
+            f"ops' templates) disagree with the rules' (atol={atol!r}, rtol={rtol!r}):\n{lines}",
+            wrong,
+        )
+
+
+def _partials(f: Callable[..., Value], n: int) -> Callable[..., Value]:
+    """(i, *xs) -> ∂f/∂xᵢ at xs, a Value of a graph (what the next order checks)."""
+
+    def partial(i: int, *xs: Value) -> Value:
+        return grad(_evaluate(f, xs), list(xs), create_graph=True)[i]
+
+    return partial
+
+
+def _check(
+    f: Callable[..., Value],
+    inputs: Sequence[Value | float],
+    eps: float,
+    atol: float,
+    rtol: float,
+    with_graph: bool,
+) -> None:
+    """One order's comparison (see ``gradcheck``). ``with_graph``: ``f`` builds a graph
+    to take a gradient of (a first derivative), so its nudged values need one too."""
     _check_tolerance("eps", eps, positive=True)
     _check_tolerance("atol", atol, positive=False)
     _check_tolerance("rtol", rtol, positive=False)
@@ -166,7 +229,7 @@ def gradcheck(
     for i, v in enumerate(values):
         start = v.data
         try:
-            with no_grad():  # nudged evaluations need values only, no graph
+            with contextlib.nullcontext() if with_graph else no_grad():  # values only
                 v.data = start + eps
                 up = _evaluate(f, values).data
                 v.data = start - eps
@@ -192,4 +255,3 @@ def gradcheck(
             f"differences (eps={eps!r}, atol={atol!r}, rtol={rtol!r}):\n{lines}",
             mismatches,
         )
-    return True

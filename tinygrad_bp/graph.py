@@ -10,7 +10,9 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Literal, overload
 
+from .higher_order import grad_graph
 from .value import Value, walk
 
 
@@ -31,16 +33,29 @@ def topological_order(root: Value, leaves: bool = True) -> list[Value]:
     return [node for node in order if node.creator is not None or node is root]
 
 
-def grad(root: Value, wrt: Sequence[Value]) -> list[float]:
+@overload
+def grad(
+    root: Value, wrt: Sequence[Value], create_graph: Literal[False] = False
+) -> list[float]: ...
+@overload
+def grad(root: Value, wrt: Sequence[Value], create_graph: Literal[True]) -> list[Value]: ...
+def grad(
+    root: Value, wrt: Sequence[Value], create_graph: bool = False
+) -> list[float] | list[Value]:
     """∂root/∂v for each v in ``wrt``, returned, leaving every ``.grad`` as it is.
 
     The same backward pass as ``root.backward()``; the graph's gradients are
     put back as they were afterwards. A Value the root does not depend on
-    gets 0.
+    gets 0. With ``create_graph=True`` each gradient is a Value, the
+    backward pass built as a graph of ops (``higher_order.grad_graph``):
+    differentiate it again for a second derivative.
 
     >>> x = Value(3.0)
     >>> grad(x * x, [x]), x.grad
     ([6.0], 0.0)
+    >>> (slope,) = grad(x * x * x, [x], create_graph=True)   # 3x², a Value
+    >>> slope.data, grad(slope, [x])                          # and 6x
+    (27.0, [18.0])
     """
     if not isinstance(root, Value):
         raise TypeError(f"grad: root must be a Value, got {type(root).__name__}")
@@ -49,6 +64,8 @@ def grad(root: Value, wrt: Sequence[Value]) -> list[float]:
     for i, v in enumerate(wrt):
         if not isinstance(v, Value):
             raise TypeError(f"grad: wrt[{i}] must be a Value, got {type(v).__name__}")
+    if create_graph:
+        return grad_graph(root, wrt)
     order = walk(root)
     saved = [node.grad for node in order]
     for node in order:  # from zero: backward() adds a leaf's earlier grad back

@@ -67,7 +67,9 @@ div = builtin(
     "/", rules.div, Template("{0} / {1}", ("1.0 / {1}", "-{out} / {1}"), raises=True), "/"
 )
 pow = builtin("**", rules.pow, Template(pow_value, pow_local, raises=True), "**")
-mod = builtin("%", rules.mod, Template("{0} % {1}", ("1.0", "-({0} // {1})"), raises=True), "%")
+mod = builtin(
+    "%", rules.mod, Template("{0} % {1}", ("1.0", "-floordiv({0}, {1})"), raises=True), "%"
+)
 neg = builtin("neg", rules.neg, Template("-{0}", ("-1.0",)))
 abs = builtin(
     "abs",
