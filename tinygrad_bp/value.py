@@ -207,22 +207,23 @@ def walk(root: Value) -> list[Value]:
     """Every node ``root`` depends on, once each, parents first (a topological order).
 
     Depth first with a stack of its own, so a graph a million nodes deep
-    needs no recursion. A node stays on the stack until its parents are
-    placed; they go on top of it, the first argument on top, so the order
-    follows the arguments'.
+    needs no recursion. A node is met twice: first its parents go on the
+    stack above it (the first argument on top, so the order follows the
+    arguments'), then, once they are placed, it is placed itself.
 
     >>> a = Value(2.0, "a")
     >>> [n.label or n.op for n in walk(a * a + 1)]
     ['a', '*', '+']
     """
     placed: dict[Value, None] = {}  # an ordered set: the nodes, in the order placed
-    stack = [root]
+    stack = [(root, False)]
     while stack:
-        waiting = [p for p in stack[-1].parents if p not in placed]
-        if waiting:
-            stack += reversed(waiting)
-        else:
-            placed[stack.pop()] = None
+        node, parents_placed = stack.pop()
+        if parents_placed:
+            placed[node] = None
+        elif node not in placed:
+            stack.append((node, True))
+            stack += [(p, False) for p in reversed(node.parents) if p not in placed]
     return list(placed)
 
 
