@@ -37,6 +37,7 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from benchmarks import contenders as c  # noqa: E402
+from benchmarks.before import Before, BeforeMoons  # noqa: E402
 from tinygrad_bp import Value, __version__  # noqa: E402
 from tinygrad_bp.tracing.tracer import forget_compiled  # noqa: E402
 
@@ -137,6 +138,7 @@ class Report:
     def __init__(self) -> None:
         self.targets: list[tuple[str, float, str, float]] = []  # (what, value, op, goal)
         self.figures: dict[str, dict[str, Any]] = {}  # by section: every figure, for --json
+        self.before: Before | None = None  # --before: an earlier version, timed alongside
 
     def target(self, what: str, value: float, op: str, goal: float) -> None:
         self.targets.append((what, value, op, goal))
@@ -194,12 +196,17 @@ def moons(sizes: Sizes, report: Report) -> None:
     else:
         say("(torch is not installed: pip install torch==2.13.0; left out)")
     runners.append(c.FloatMoons(problem))
+    if report.before is not None:
+        runners.append(BeforeMoons(report.before, sizes.points, list(sizes.layers)))  # type: ignore[arg-type]
     names = [r.name for r in runners]
 
     def one_round(mode: str | None, k: int) -> None:
         losses: dict[str, float] = {}
         for runner in rotated(runners, k):
-            seconds, losses[runner.name] = timed(runner.step, mode or "on")
+            if isinstance(runner, BeforeMoons):  # timed in its own process, by the same rule
+                seconds, losses[runner.name] = runner.timed_step(mode or "on")
+            else:
+                seconds, losses[runner.name] = timed(runner.step, mode or "on")
             if mode is not None:
                 times[runner.name, mode].append(seconds)
         c.check_agree(f"moons: the loss at step {k + 1}", {n: losses[n] for n in names})
@@ -279,6 +286,8 @@ def elementwise(sizes: Sizes, report: Report) -> None:
         "micrograd": lambda: c.elementwise_graph(MValue, c.micrograd_tanh, width, depth, seed=3),
     }
     names = list(builders)
+    if report.before is not None:
+        names.append(BeforeMoons.name)
 
     def run(name: str) -> Callable[[], tuple[float, list[float]]]:
         def forward_backward() -> tuple[float, list[float]]:
@@ -293,7 +302,11 @@ def elementwise(sizes: Sizes, report: Report) -> None:
         for mode in MODES:
             results = {}
             for name in rotated(names, k):
-                seconds, results[name] = timed(run(name), mode)
+                if name == BeforeMoons.name and report.before is not None:
+                    ask = {"what": "elementwise", "mode": mode, "width": width, "depth": depth}
+                    seconds, results[name] = report.before.ask(ask)
+                else:
+                    seconds, results[name] = timed(run(name), mode)
                 times[name, mode].append(seconds)
             c.check_agree("elementwise: the root", {n: results[n][0] for n in names})
             for i in range(2 * width):
@@ -312,7 +325,10 @@ def elementwise(sizes: Sizes, report: Report) -> None:
     report.target("elementwise: micrograd ÷ tinygrad_bp (GC on)", ratios["micrograd", "on"], "≥", 4)
 
     # -- 3. memory: the same graph, kept alive, under tracemalloc
-    per_op = {name: graph_bytes(builders[name]) / ops for name in names}
+    per_op = {name: graph_bytes(builders[name]) / ops for name in builders}
+    if report.before is not None:
+        ask = {"what": "elementwise bytes", "width": width, "depth": depth}
+        per_op[BeforeMoons.name] = report.before.ask(ask) / ops
     say("## Memory: bytes per elementwise op (tracemalloc, the graph above kept alive)")
     say()
     kinds = {
@@ -322,7 +338,7 @@ def elementwise(sizes: Sizes, report: Report) -> None:
         "Value + 0.5": lambda y, x: y + 0.5,
         "tanh": None,
     }
-    rows = [["the graph above", *(f"{per_op[n]:.0f}" for n in names), ratio_of(per_op)]]
+    rows = [["the graph above", *(f"{per_op[n]:.0f}" for n in builders), ratio_of(per_op)]]
     n_ops = max(2_000, ops // 10)
     for kind, fn in kinds.items():
         by_name = {}
@@ -332,10 +348,14 @@ def elementwise(sizes: Sizes, report: Report) -> None:
         ):
             step = fn if fn is not None else (lambda y, x, tanh=tanh: tanh(y))
             by_name[name] = graph_bytes(partial(op_chain, value, step, n_ops)) / n_ops
-        rows.append([f"one {kind}", *(f"{by_name[n]:.0f}" for n in names), ratio_of(by_name)])
-    table(["", *(f"{n}: bytes" for n in names), "micrograd ÷ tinygrad_bp"], rows)
+        rows.append([f"one {kind}", *(f"{by_name[n]:.0f}" for n in builders), ratio_of(by_name)])
+    table(["", *(f"{n}: bytes" for n in builders), "micrograd ÷ tinygrad_bp"], rows)
     for row in rows:
-        report.record("memory", f"bytes per op, {row[0]}", dict(zip(names, row[1:])))
+        report.record("memory", f"bytes per op, {row[0]}", dict(zip(builders, row[1:])))
+    if report.before is not None:
+        before_bytes = per_op[BeforeMoons.name]
+        say(f"\n{BeforeMoons.name}: {before_bytes:.0f} bytes per op in the graph above.")
+        report.record("memory", "bytes per op, the graph above, before", before_bytes)
     say()
     report.target(
         "memory: micrograd ÷ tinygrad_bp bytes per elementwise op",
@@ -528,6 +548,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--json", metavar="FILE", help="also write every figure of the run to FILE as JSON"
     )
+    parser.add_argument(
+        "--before",
+        metavar="DIR",
+        help="also time the tinygrad_bp of the checkout DIR (e.g. a git worktree of an "
+        "earlier commit) in this run, interleaved: a change measured before and after",
+    )
     args = parser.parse_args(argv)
     sizes = QUICK if args.quick else FULL
     if args.repeats is not None:
@@ -558,6 +584,10 @@ def main(argv: list[str] | None = None) -> int:
     say(f"Machine: {machine_note()}.")
     say()
     report = Report()
+    if args.before is not None:
+        report.before = Before(Path(args.before).resolve())
+        say(f"Before: tinygrad_bp {report.before.version} (--before), in a process of its own.")
+        say()
     failed = None
     try:
         for name in args.only or list(SECTIONS):
@@ -573,6 +603,8 @@ def main(argv: list[str] | None = None) -> int:
         for what, value, op, goal in report.targets:
             verdict = "met" if met(value, op, goal) else "MISSED"
             say(f"- {what}: {value:.2f} (target {op} {goal:g}): {verdict}")
+    if report.before is not None:
+        report.before.close()
     if args.json is not None:
         document = {
             "quick": args.quick,

@@ -191,3 +191,18 @@ def test_check_agree_fails_loudly() -> None:
 def test_the_contenders_module_examples() -> None:
     failures, tried = doctest.testmod(c)
     assert tried > 0 and failures == 0
+
+
+def test_an_earlier_checkout_is_timed_alongside_and_must_agree(tmp_path: Path) -> None:
+    # --before runs another checkout's tinygrad_bp in a process of its own; here this
+    # very checkout, which must reach the same losses (the run stops otherwise).
+    import subprocess
+
+    root = Path(__file__).resolve().parents[1]
+    out = subprocess.run(
+        [sys.executable, str(root / "benchmarks" / "run.py"), "--quick", "--only", "moons",
+         "--before", str(root), "--json", str(tmp_path / "run.json")],
+        capture_output=True, text=True, timeout=300, check=False,
+    )  # fmt: skip
+    assert out.returncode == 0, out.stdout + out.stderr
+    assert "| tinygrad_bp before " in out.stdout and "FAILED" not in out.stdout
