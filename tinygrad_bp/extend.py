@@ -126,7 +126,7 @@ def add_method(method: Callable[..., Value], name: str | None = None) -> Callabl
     ``name`` defaults to the op's name. ``method`` may also be a function
     whose first argument is the Value, as ``functions.leaky_relu``. Refused
     with a one-line error: a name that is not a Python identifier (or is a
-    keyword), a name Value (or one of its node kinds) already has as a
+    keyword), a name Value (or WithNumbers, its other node class) already has as a
     method, field, property or dunder, any dunder (``__call__``, ``__bool__``:
     Python's protocols would call the op), and a name another op already has
     as a method (the error names both ops; ``remove_method`` frees it). Adding
@@ -207,7 +207,7 @@ _NONE = object()  # no such attribute
 
 
 def _taken_by(name: str) -> str:
-    """What ``name`` already is on Value or one of its node kinds ('a field of Value'), or ''."""
+    """What ``name`` already is on Value or its subclasses ('a field of Value'), or ''."""
     kinds = [Value]
     for kind in kinds:  # grows as it goes: every subclass, however deep
         kinds.extend(k for k in kind.__subclasses__() if k not in kinds)

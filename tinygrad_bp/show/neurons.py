@@ -45,7 +45,7 @@ class Neuron:
 
 
 def find_neurons(view: GraphView) -> tuple[dict[Value, Neuron], set[Value]]:
-    """The neurons of a graph, by node kind: which neuron shows each node, and the folded leaves.
+    """The neurons of a graph, by their ops: which neuron shows each node, and the folded leaves.
 
     A neuron is a net (``is_net``) with, when its one consumer is an activation of it
     (``sigmoid``, ``tanh``, ``relu``), that activation as its output. A leaf
