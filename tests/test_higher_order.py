@@ -174,3 +174,8 @@ def test_a_gradient_graph_is_traced_as_any_graph() -> None:
 
 def test_the_value_functions_are_the_templates_functions() -> None:
     assert VALUE_FUNCTIONS.keys() == FUNCTIONS.keys()
+
+
+def test_gradcheck_of_order_three_checks_the_third_derivatives() -> None:
+    assert gradcheck(lambda v: v.tanh() * v, [0.7], order=3, atol=1e-4)
+    assert gradcheck(lambda a, b: (a * b).sin() + a**3, [0.4, 1.1], order=3, atol=1e-4)

@@ -25,7 +25,6 @@ tinygrad_bp.finite_differences.GradcheckError: gradcheck: 1 of 1 inputs disagree
 from __future__ import annotations
 
 import contextlib
-import functools
 import math
 import numbers
 from collections.abc import Callable, Sequence
