@@ -164,11 +164,12 @@ def gradcheck(
     values = _as_inputs(inputs)
     if order > 1:
         _check_graph_gradient(f, values, atol, rtol)
+    functions = [f]
     for _ in range(order - 1):
-        # The next order: each first derivative, as a graph, is a function to check.
-        f = _partials(f, len(values))
-        for i in range(len(values)):
-            _check(functools.partial(f, i), values, eps, atol, rtol, with_graph=True)
+        # The next order: each derivative of the last, as a graph, is a function to check.
+        functions = [_partial(g, i) for g in functions for i in range(len(values))]
+        for g in functions:
+            _check(g, values, eps, atol, rtol, with_graph=True)
     return True
 
 
@@ -193,10 +194,10 @@ def _check_graph_gradient(
         )
 
 
-def _partials(f: Callable[..., Value], n: int) -> Callable[..., Value]:
-    """(i, *xs) -> ∂f/∂xᵢ at xs, a Value of a graph (what the next order checks)."""
+def _partial(f: Callable[..., Value], i: int) -> Callable[..., Value]:
+    """xs -> ∂f/∂xᵢ at xs, a Value of a graph (what the next order checks)."""
 
-    def partial(i: int, *xs: Value) -> Value:
+    def partial(*xs: Value) -> Value:
         return grad(_evaluate(f, xs), list(xs), create_graph=True)[i]
 
     return partial
