@@ -97,7 +97,7 @@ def page_blocks(path: Path, languages: set[str]) -> list[Block]:
 def test_the_pages_are_there() -> None:
     names = {p.relative_to(DOCS).as_posix() for p in PAGES if DOCS in p.parents}
     topics = {"drawing", "explaining", "stepper", "training", "extending", "checking"}
-    topics |= {"performance", "development", "index", "lessons", "api/index"}
+    topics |= {"performance", "development", "index", "lessons", "api/index", "both_directions"}
     assert {f"{t}.md" for t in topics} <= names
 
 
