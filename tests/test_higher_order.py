@@ -14,7 +14,20 @@ import pytest
 from graphgen import VALUE_FUNCTIONS as GRAPH_FUNCTIONS
 from graphgen import evaluate, random_graph
 
-from tinygrad_bp import Value, grad, gradcheck, hessian, hvp, jvp, op, trace
+from tinygrad_bp import (
+    Value,
+    atan2,
+    grad,
+    gradcheck,
+    hessian,
+    hvp,
+    hypot,
+    jvp,
+    maximum,
+    minimum,
+    op,
+    trace,
+)
 from tinygrad_bp.expressions import FUNCTIONS
 from tinygrad_bp.finite_differences import GradcheckError
 from tinygrad_bp.forward_mode import tangents
@@ -179,3 +192,32 @@ def test_the_value_functions_are_the_templates_functions() -> None:
 def test_gradcheck_of_order_three_checks_the_third_derivatives() -> None:
     assert gradcheck(lambda v: v.tanh() * v, [0.7], order=3, atol=1e-4)
     assert gradcheck(lambda a, b: (a * b).sin() + a**3, [0.4, 1.1], order=3, atol=1e-4)
+
+
+@pytest.mark.parametrize(
+    ("f", "point"),
+    [
+        (lambda x, y: maximum(x, y), [1.0, 1.0]),  # a tie: 0.5 and 0.5
+        (lambda x, y: minimum(x, y), [-2.0, -2.0]),
+        (lambda x: x.sqrt(), [0.0]),  # inf
+        (lambda x: x.asin(), [1.0]),
+        (lambda x: x.acos(), [-1.0]),
+        (lambda x, y: hypot(x, y), [0.0, 0.0]),  # 0 and 0
+        (lambda x, y: atan2(x, y), [0.0, 0.0]),
+        (lambda x, y: x**y, [0.0, 2.0]),  # d/dy: 0 at x = 0, y >= 0
+        (lambda x, y: x**y, [0.0, 0.0]),
+        (lambda x, y: x**y, [0.5, 0.0]),  # y = 0: y·x^(y-1) = 0
+    ],
+)
+def test_at_the_edges_the_gradient_built_as_a_graph_is_backwards(f, point) -> None:  # type: ignore[no-untyped-def]
+    # The templates' tests run on Values here, where == is identity: each edge must
+    # still take the branch backward() takes (a tie was 1 and 1, sqrt'(0) raised).
+    xs = [Value(p) for p in point]
+    y = f(*xs)
+    assert [g.data for g in grad(y, xs, create_graph=True)] == grad(y, xs)
+
+
+def test_the_mixed_partial_of_x_to_the_y_at_y_zero() -> None:
+    # ∂²(x^y)/∂x∂y = x^(y-1)·(1 + y·ln x) = 1/x at y = 0, from either side.
+    h = hessian(lambda x, y: x**y, [0.5, 0.0])
+    assert h == [[0.0, pytest.approx(2.0)], [pytest.approx(2.0), pytest.approx(math.log(0.5) ** 2)]]

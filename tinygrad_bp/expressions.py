@@ -169,6 +169,7 @@ def pow_value(args: Sequence[str]) -> str:
 # overflow: y >= 1, or |x| >= 1 (x^(y-1) is then no larger than x^y, a float
 # already). The rest (y == 0, a base near 0 to a power below 1) is pow_dx.
 # d/dy = x^y·ln x for x > 0, 0 at x == 0 and y >= 0, NaN otherwise.
+# Tests by <, <=, >, >= only, as every template's (ops.py says why).
 def pow_local(args: Sequence[str], out: str) -> list[str]:
     x, y = args
     base, exponent = _number(x), _number(y)
@@ -186,7 +187,7 @@ def pow_local(args: Sequence[str], out: str) -> list[str]:
     if base is not None and base > 0.0:
         dy = f"{out} * log({x})"
     else:
-        dy = f"{out} * log({x}) if {x} > 0.0 else 0.0 if {x} == 0.0 and {y} >= 0.0 else nan"
+        dy = f"{out} * log({x}) if {x} > 0.0 else 0.0 if {x} >= 0.0 and {y} >= 0.0 else nan"
     return [dx, dy]
 
 
@@ -194,5 +195,5 @@ def atan2_local(numerator: str) -> str:
     """atan2's n/(x² + y²); where a square leaves the floats' range, (n/r)/r, r = hypot(x, y)."""
     return (
         f"{numerator} / _d if 1e-300 < (_d := {{1}} * {{1}} + {{0}} * {{0}}) < inf "
-        f"else ({numerator} / _r / _r if (_r := hypot({{1}}, {{0}})) != 0.0 else 0.0)"
+        f"else ({numerator} / _r / _r if not (_r := hypot({{1}}, {{0}})) <= 0.0 else 0.0)"
     )

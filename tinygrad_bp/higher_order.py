@@ -36,9 +36,11 @@ def _value_of(x: Operand) -> float:
 
 def _pow_dx(x: Operand, y: Operand) -> Operand:
     # y·x^(y-1), as rules.pow_dx, but of Values: 0 at y == 0; inf (a constant) where
-    # x^(y-1) divides by zero, at x == 0 with y < 1.
+    # x^(y-1) divides by zero, at x == 0 with y < 1. At y == 0 the derivative is 0,
+    # but a Value exponent still moves it (∂/∂y of y·x^(y-1) is 1/x there): built
+    # by ops wherever x^(y-1) is finite.
     if _value_of(y) == 0.0:
-        return 0.0
+        return y * x ** (y - 1.0) if isinstance(y, Value) and _value_of(x) != 0.0 else 0.0
     if _value_of(x) == 0.0 and _value_of(y) < 1.0:
         return math.inf
     return y * x ** (y - 1.0)

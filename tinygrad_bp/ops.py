@@ -59,6 +59,12 @@ class LeakyReLU(Op):
         return super().__call__(x, slope)
 
 
+# A template's tests compare with <, <=, > and >= only, never == or !=: the same
+# expressions run on Values for grad(..., create_graph=True) (higher_order.py),
+# where == is identity, so "x == 0.0" would be False at 0. Each test below is
+# written so that, after the tests before it, it is the same test on floats
+# (NaN included): "not out <= 0.0" for "out != 0.0" where out >= 0 or NaN.
+
 # -- arithmetic: what Value's operators call --------------------------------------
 add = builtin("+", rules.add, Template("{0} + {1}", ("1.0", "1.0")), "+")
 sub = builtin("-", rules.sub, Template("{0} - {1}", ("1.0", "-1.0")), "-")
@@ -85,12 +91,12 @@ maximum = builtin(
     Template(
         "{0} if {0} >= {1} else {1} if {1} > {0} else nan",
         (
-            "0.0 if {1} > {0} else 0.5 if {0} == {1} else 1.0",
-            "0.0 if {0} > {1} else 0.5 if {0} == {1} else 1.0",
+            "0.0 if {1} > {0} else 0.5 if {0} <= {1} else 1.0",
+            "0.0 if {0} > {1} else 0.5 if {0} >= {1} else 1.0",
         ),
         grad=(
-            "0.0 * {g} if {1} > {0} else 0.5 * {g} if {0} == {1} else {g}",
-            "0.0 * {g} if {0} > {1} else 0.5 * {g} if {0} == {1} else {g}",
+            "0.0 * {g} if {1} > {0} else 0.5 * {g} if {0} <= {1} else {g}",
+            "0.0 * {g} if {0} > {1} else 0.5 * {g} if {0} >= {1} else {g}",
         ),
         gates=True,
     ),
@@ -101,12 +107,12 @@ minimum = builtin(
     Template(
         "{0} if {0} <= {1} else {1} if {1} < {0} else nan",
         (
-            "0.0 if {1} < {0} else 0.5 if {0} == {1} else 1.0",
-            "0.0 if {0} < {1} else 0.5 if {0} == {1} else 1.0",
+            "0.0 if {1} < {0} else 0.5 if {0} >= {1} else 1.0",
+            "0.0 if {0} < {1} else 0.5 if {0} <= {1} else 1.0",
         ),
         grad=(
-            "0.0 * {g} if {1} < {0} else 0.5 * {g} if {0} == {1} else {g}",
-            "0.0 * {g} if {0} < {1} else 0.5 * {g} if {0} == {1} else {g}",
+            "0.0 * {g} if {1} < {0} else 0.5 * {g} if {0} >= {1} else {g}",
+            "0.0 * {g} if {0} < {1} else 0.5 * {g} if {0} <= {1} else {g}",
         ),
         gates=True,
     ),
@@ -172,7 +178,9 @@ softplus = builtin(
 sqrt = builtin(
     "sqrt",
     math_rules.sqrt,
-    Template("sqrt({0})", ("0.5 / {out} if {out} != 0.0 else copysign(inf, {out})",), raises=True),
+    Template(
+        "sqrt({0})", ("0.5 / {out} if not {out} <= 0.0 else copysign(inf, {out})",), raises=True
+    ),
     method=True,
 )
 sin = builtin("sin", math_rules.sin, Template("sin({0})", ("cos({0})",), raises=True), method=True)
@@ -186,7 +194,7 @@ asin = builtin(
     math_rules.asin,
     Template(
         "asin({0})",
-        ("1.0 / sqrt((1.0 - {0}) * (1.0 + {0})) if fabs({0}) != 1.0 else inf",),
+        ("1.0 / sqrt((1.0 - {0}) * (1.0 + {0})) if not 1.0 <= fabs({0}) <= 1.0 else inf",),
         raises=True,
     ),
     method=True,
@@ -196,7 +204,7 @@ acos = builtin(
     math_rules.acos,
     Template(
         "acos({0})",
-        ("-1.0 / sqrt((1.0 - {0}) * (1.0 + {0})) if fabs({0}) != 1.0 else -inf",),
+        ("-1.0 / sqrt((1.0 - {0}) * (1.0 + {0})) if not 1.0 <= fabs({0}) <= 1.0 else -inf",),
         raises=True,
     ),
     method=True,
@@ -262,7 +270,7 @@ hypot = builtin(
     math_rules.hypot,
     Template(
         "hypot({0}, {1}) if fabs({0}) + fabs({1}) < 1e300 else checked_hypot({0}, {1})",
-        ("{0} / {out} if {out} != 0.0 else 0.0", "{1} / {out} if {out} != 0.0 else 0.0"),
+        ("{0} / {out} if not {out} <= 0.0 else 0.0", "{1} / {out} if not {out} <= 0.0 else 0.0"),
         raises=True,
     ),
 )
