@@ -221,3 +221,16 @@ def test_the_mixed_partial_of_x_to_the_y_at_y_zero() -> None:
     # ∂²(x^y)/∂x∂y = x^(y-1)·(1 + y·ln x) = 1/x at y = 0, from either side.
     h = hessian(lambda x, y: x**y, [0.5, 0.0])
     assert h == [[0.0, pytest.approx(2.0)], [pytest.approx(2.0), pytest.approx(math.log(0.5) ** 2)]]
+
+
+def test_a_template_that_tests_with_equality_is_refused_for_create_graph() -> None:
+    from tinygrad_bp.extend import Template
+
+    @op(template=Template("{0} * {0}", ("0.0 if {0} == 0.0 else 2.0 * {0}",)))
+    def square(x: float) -> tuple[float, tuple[float]]:
+        return x * x, (2 * x,)
+
+    x = Value(0.0, "x")
+    assert grad(square(x), [x]) == [0.0]  # first order: the rule, as always
+    with pytest.raises(ValueError, match="compares with == or !=, which on Values is identity"):
+        grad(square(x), [x], create_graph=True)

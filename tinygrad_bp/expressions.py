@@ -175,8 +175,8 @@ def pow_local(args: Sequence[str], out: str) -> list[str]:
     base, exponent = _number(x), _number(y)
     if exponent is None:
         dx = (
-            f"{y} * {x} ** ({y} - 1.0) if {y} >= 1.0 or (fabs({x}) >= 1.0 and {y} != 0.0) "
-            f"else pow_dx({x}, {y})"
+            f"{y} * {x} ** ({y} - 1.0) if {y} >= 1.0 "
+            f"or (fabs({x}) >= 1.0 and not 0.0 <= {y} <= 0.0) else pow_dx({x}, {y})"
         )
     elif exponent == 0.0:
         dx = "0.0"

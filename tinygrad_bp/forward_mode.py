@@ -82,8 +82,9 @@ class Sweeps:
 
     def __str__(self) -> str:
         each = self.forward_visits // max(self.forward_sweeps, 1)
+        sweeps = "sweep" if self.forward_sweeps == 1 else "sweeps"
         return (
-            f"forward mode: {self.forward_sweeps} sweeps of {each} node visits "
+            f"forward mode: {self.forward_sweeps} {sweeps} of {each} node visits "
             f"({self.forward_visits} in all); reverse mode: {self.backward_sweeps} sweep of "
             f"{self.backward_visits}"
         )

@@ -19,6 +19,7 @@ and ``hvp`` are built on it.
 
 from __future__ import annotations
 
+import ast
 import functools
 import math
 from collections.abc import Callable, Sequence
@@ -90,7 +91,19 @@ VALUE_FUNCTIONS: dict[str, object] = {
 def _compiled(expression: str) -> CodeType:
     # The op table's own expressions (or an op author's template), never text
     # from a file a user loads: the trace compiles the same ones.
-    return compile(expression, "<template>", "eval")
+    tree = ast.parse(expression, mode="eval")
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Compare) and any(
+            isinstance(o, (ast.Eq, ast.NotEq, ast.Is, ast.IsNot)) for o in node.ops
+        ):
+            # On Values == is identity (they are dict keys), so x == 0.0 is always
+            # False: a template that tests so would choose wrongly here, silently.
+            raise ValueError(
+                f"create_graph: the template expression {expression!r} compares with == or "
+                "!=, which on Values is identity; write the test with <, <=, > and >= "
+                "(0.0 <= x <= 0.0 for x == 0.0), as the built-in templates do"
+            )
+    return compile(tree, "<template>", "eval")
 
 
 def local_values(node: Value) -> list[Operand]:
