@@ -163,6 +163,24 @@ def test_viz_forward_defaults_to_the_first_parameter_or_name(
     assert out.splitlines()[-1].startswith("forward mode: 1 sweep")
 
 
+def test_viz_forward_of_a_function_with_no_label_sweeps_from_its_first_leaf(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = tmp_path / "bare.py"
+    path.write_text(
+        "from tinygrad_bp import Value\n\n"
+        "def bare():\n"
+        "    return (Value(2.0) * Value(3.0)).tanh()\n"
+    )
+    target = tmp_path / "bare.html"
+    status, out, err = run(["viz", f"{path}:bare", "--forward", "-o", str(target)], capsys)
+    assert status == 0, err
+    assert "(tangents with respect to [leaf]#1)" in out
+    assert out.splitlines()[-1] == (
+        "forward mode: 2 sweeps of 4 node visits (8 in all); reverse mode: 1 sweep of 4"
+    )
+
+
 def test_viz_without_forward_says_what_it_always_said(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -217,7 +217,8 @@ def run_viz(args: argparse.Namespace) -> int:
             learning=learning,
             max_nodes=args.max_nodes,
             forward_mode=wrt,
-            forward_mode_inputs=graph.everything if wrt is not None else None,
+            # What explain --wrt all explains; where nothing is labelled, every leaf.
+            forward_mode_inputs=(graph.everything or None) if wrt is not None else None,
         )
     except TooManyNodesError as error:
         raise RefusedError(_too_many_nodes(error, "play")) from None
