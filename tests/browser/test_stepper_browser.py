@@ -313,3 +313,70 @@ def test_jupyters_inline_iframe_plays(
     assert "∂E_total/∂b1" in (frame.locator("#tg-equation").text_content() or "")
     assert opened.errors == [] and opened.dialogs == []
     page.close()
+
+
+# -- forward mode ------------------------------------------------------------------------
+
+ARTICLE_SWEEPS = (
+    "forward mode: 8 sweeps of 23 node visits (184 in all); reverse mode: 1 sweep of 23"
+)
+
+
+def test_viz_forward_plays_the_sweep_of_tangents_for_w5(browser: Browser, tmp_path: Path) -> None:
+    out = tmp_path / "both.html"
+    assert cli.main(["viz", "mazur", "--forward", "--wrt", "w5", "-o", str(out)]) == 0
+    opened = open_page(browser, out)
+    page = opened.page
+    _, step = mazur.backpropagated()
+    order = topological_order(step.E_total)
+    ids = {v.label: f"v{k}" for k, v in enumerate(order)}  # draw names a node after its place
+    # The count the library measured is on the page from the start.
+    assert page.inner_text("#tg-sweeps") == ARTICLE_SWEEPS
+    # The controls keep their accessible names.
+    for name in ("start", "previous", "play", "next", "end", "zoom out", "fit", "zoom in"):
+        expect(page.get_by_role("button", name=name, exact=True)).to_have_count(1)
+    for _ in range(12):  # through the 11 forward steps to the seed
+        page.keyboard.press("ArrowRight")
+    assert opened.counter() == "forward mode: seed"
+    assert opened.current() == ids["w5"]
+    cells = opened.cells()
+    assert cells[ids["w5"]][1] == "tangent 1.000000000"
+    assert cells[ids["w6"]][1] == cells[ids["i1"]][1] == "tangent 0.000000000"
+    assert cells[ids["net_o1"]][1] == cells[ids["E_total"]][1] == "tangent ?"
+    assert "seed: dw5/dw5 = 1, and 0 on every other leaf" in opened.equation()
+    # Node by node, in topological order, each with its tangent's line.
+    for k in range(1, 12):
+        page.click("#tg-next")
+        assert opened.counter() == f"tangent {k}/11"
+    assert opened.current() == ids["E_total"]
+    assert page.text_content("#tg-heading") == "Forward mode: dE_total/dw5"
+    equation = opened.equation()
+    assert "= 1 × 0.082167041 + 1 × 0 = 0.082167041" in equation
+    assert equation.splitlines()[-1] == (
+        "∂E_total/∂w5 = dE_total/dw5 = 0.082167041 by forward mode "
+        "= 0.082167041 by reverse mode (backward)"
+    )
+    cells = opened.cells()
+    assert cells[ids["E_total"]][1] == "tangent 0.082167041"
+    assert cells[ids["out_o1"]][1] == "tangent 0.110832091"
+    assert cells[ids["net_o1"]][1] == "tangent 0.593269992"
+    assert cells[ids["out_h1"]][1] == "tangent 0.000000000"
+    # The node's incoming edges are marked, and the nodes it reads from.
+    e_total = step.E_total
+    root = ids["E_total"]
+    assert opened.marked("tg-carried") == {f"{root}_e0", f"{root}_e1", f"{root}_out"}
+    assert opened.marked("tg-source") == {ids[p.label] for p in e_total.parents}
+    assert page.text_content("#tg-legend-edges") == "edges its parents' tangents came in by"
+    page.screenshot(path=str(tmp_path / "tangent-E_total.png"))
+    # Then backpropagation, as without --forward: the gradients come back.
+    page.keyboard.press("ArrowRight")
+    assert opened.counter() == "backward 1/23"
+    cells = opened.cells()
+    assert cells[ids["E_total"]][1] == "grad 1.000000000"
+    assert cells[ids["w5"]][1] == "grad ?"
+    for _ in range(7):
+        page.keyboard.press("ArrowRight")
+    assert opened.counter() == "backward 8/23"
+    assert all(figure in opened.equation() for figure in W5_FIGURES)
+    assert opened.cells()[ids["w5"]][1] == "grad 0.082167041"  # the same figure, backward
+    opened.check_quiet()

@@ -10,6 +10,10 @@
                                       the updates, and 10,000 of them as the graph learns
     tinygrad-bp draw "tanh(x*w + b)" x=2 w=-3 b=6.88 -o neuron.svg   a formula of yours
     tinygrad-bp explain "(x + y) * z" x=-2 y=5 z=-4 --wrt x   ∂out/∂x by the chain rule
+    tinygrad-bp explain mazur --forward --wrt w5   ∂E_total/∂w5 by forward mode, a tangent
+                                      per node, beside reverse mode's figure
+    tinygrad-bp viz mazur --forward --wrt w5 -o both.html   ... the page plays that sweep
+                                      too, and counts both modes' sweeps
     tinygrad-bp viz path/to/file.py:function -o mine.html   a function of yours, returning
                                       the root Value or (root, parameters)
 
@@ -228,7 +232,8 @@ def build_parser() -> argparse.ArgumentParser:
         description="Write one self-contained HTML file (no network needed) that plays the "
         "forward pass and backward pass of a graph (the article's network, a formula or a "
         "function of yours) node by node, with the chain rule for "
-        "every gradient. Keys: Right/Left step, Space plays, Home/End jump.",
+        "every gradient; with --forward, forward mode's sweep of tangents between them. "
+        "Keys: Right/Left step, Space plays, Home/End jump.",
     )
     _add_graph_arguments(v, "play")
     v.add_argument(
@@ -255,6 +260,21 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="RATE",
         help="the learning rate η of the update steps and the run (default 0.5, as the article)",
     )
+    v.add_argument(
+        "--forward",
+        action="store_true",
+        help="also play forward mode between the two passes: from a seed (a tangent of 1 on "
+        "the --wrt input, 0 on every other leaf), each node's tangent = Σ local derivative × "
+        "its parent's tangent, node by node on the same graph; the page states the sweeps and "
+        "node visits each mode takes for the gradient of every parameter (of a formula without "
+        "--parameters, every name), as counted by the library",
+    )
+    v.add_argument(
+        "--wrt",
+        metavar="LABEL",
+        help="with --forward: the input whose tangents are swept (default: the first "
+        "parameter, else the first name of a formula or labelled leaf)",
+    )
     v.set_defaults(run=run_viz)
 
     e = sub.add_parser(
@@ -270,6 +290,14 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="LABEL",
         help="the node whose gradient to derive (e.g. w1), or all (the default): every name "
         "of a formula, the parameters of a function, the article's weights",
+    )
+    e.add_argument(
+        "--forward",
+        action="store_true",
+        help="derive it by forward mode instead: one sweep from the inputs, each node's "
+        "tangent (its derivative with respect to the --wrt node) = Σ local derivative × its "
+        "parent's tangent, then reverse mode's figure beside it; with --wrt all, one sweep "
+        "per node and the count of node visits of both modes",
     )
     _add_precision_option(e)
     e.set_defaults(run=run_explain)

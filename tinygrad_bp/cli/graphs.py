@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..checks import special_target
+from ..forward_mode import count_sweeps
 from ..graph import topological_order
 from ..show.dot import Drawing, slow_layout
 from ..show.drawing import LARGEST_MAX_NODES, TooManyNodesError, draw
@@ -161,10 +162,16 @@ def run_viz(args: argparse.Namespace) -> int:
     from ..show.stepper import Stepper
 
     _refuse_special_output(args.output)
+    if args.wrt is not None and not args.forward:
+        raise RefusedError(
+            "--wrt is for --forward: it names the input forward mode sweeps from; "
+            "give --forward too"
+        )
     try:
         graph = _graph_source(args)
     except _UserCodeError as e:
         return _user_code_failed(args, e)
+    wrt = _forward_input(graph, args.wrt) if args.forward else None
     # The update steps and the learning view, for a graph with parameters to train.
     learning = None
     if graph.trained:
@@ -209,6 +216,9 @@ def run_viz(args: argparse.Namespace) -> int:
             title=graph.title,
             learning=learning,
             max_nodes=args.max_nodes,
+            forward_mode=wrt,
+            # What explain --wrt all explains; where nothing is labelled, every leaf.
+            forward_mode_inputs=(graph.everything or None) if wrt is not None else None,
         )
     except TooManyNodesError as error:
         raise RefusedError(_too_many_nodes(error, "play")) from None
@@ -237,14 +247,32 @@ def run_viz(args: argparse.Namespace) -> int:
         run = page.learning.run
         if run is not None:
             after += f" and {run.updates[-1]:,} updates to scrub through"
+    swept = ""
+    if page.forward_mode is not None:
+        name = page.names[page.forward_mode.wrt]  # a label made printable, as explain's
+        steps = kinds.count("seed") + kinds.count("tangent")
+        swept = f", {steps} forward-mode steps (tangents with respect to {name})"
     print(
         f"Wrote {escaped(str(args.output))}: {graph.what} in {kinds.count('forward')} "
-        f"forward and {kinds.count('backward')} backward steps{after}; open it in a browser "
-        "(Right/Left step, Space plays)"
+        f"forward{swept} and {kinds.count('backward')} backward steps{after}; open it in a "
+        "browser (Right/Left step, Space plays)"
     )
+    if page.sweeps is not None:
+        print(page.sweeps)
     if page.learning is not None and page.learning.run is not None and page.learning.run.stopped:
         print(page.learning.run.stopped)
     return 0
+
+
+def _forward_input(graph: _Graph, label: str | None) -> Value:
+    """The node viz --forward sweeps tangents from: --wrt's, or the first parameter or
+    labelled leaf (the first leaf where none is labelled)."""
+    if label is not None:
+        return _node_labelled(graph, label, "--wrt")
+    if graph.everything:
+        return graph.everything[0]
+    leaves = [v for v in topological_order(graph.root) if not v.parents]
+    return leaves[0]  # a graph has a leaf: the first node in topological order is one
 
 
 # -- your own graph: the article's, a formula, or a function in a Python file -------------
@@ -407,5 +435,12 @@ def run_explain(args: argparse.Namespace) -> int:
     print(f"{graph.heading} = {number(graph.root.data, args.precision, trim=True)}")
     for node in targets:
         print()
-        print(explainer.derivation(node).text(args.precision))
+        if args.forward:
+            print(explainer.forward(node).text(args.precision))
+        else:
+            print(explainer.derivation(node).text(args.precision))
+    if args.forward and len(targets) > 1:
+        # What the sweeps above cost, against reverse mode's one: counted, not typed.
+        print()
+        print(count_sweeps(graph.root, targets))
     return 0

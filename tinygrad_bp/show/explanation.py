@@ -47,7 +47,15 @@ from collections.abc import Sequence
 from .. import ops
 from ..graph import topological_order
 from ..value import Op, Value
-from .derivations import Derivation, Edge, Line, Partial
+from .derivations import (
+    Derivation,
+    Edge,
+    ForwardDerivation,
+    Line,
+    Partial,
+    TangentLine,
+    TangentTerm,
+)
 from .formatting import printable
 from .graph_view import GraphView
 
@@ -204,6 +212,64 @@ class Explainer:
         value = lines[0].value
         return Derivation(root, x, name, value, tuple(lines), self._check(x, value))
 
+    def forward(self, node: Value | str) -> ForwardDerivation:
+        """∂root/∂node by forward mode: one sweep of tangents from the inputs to the root.
+
+        The seed is a tangent of 1 on ``node`` and 0 on every other leaf; each
+        node computed from others then gets Σ over its edges of the local
+        derivative recorded there × the parent's tangent, in topological
+        order (as ``forward_mode.tangents`` adds them). A ``node`` computed
+        from others is where the sweep starts: what it is computed from is
+        held still. Where backward() has been run, the result carries
+        ∂root/∂node as reverse mode derives it, for the two to be compared.
+        """
+        x = self._find(node)
+        root, names = self.root, self.names
+        if x not in self.index:
+            absent = self._absent(x)  # 0 and why, or a ValueError naming x
+            return ForwardDerivation(root, x, absent.name, 0.0, (), (), {}, 0, None, absent.notes)
+        wrt = names[x]
+        tangent: dict[Value, float] = {}
+        seeds = [(x, wrt, 1.0)]
+        lines: list[TangentLine] = []
+        for v in self.order:
+            if v is x or not v.parents:
+                tangent[v] = 1.0 if v is x else 0.0
+                if v is not x:
+                    seeds.append((v, names[v], 0.0))
+                continue
+            terms = tuple(
+                TangentTerm(
+                    (v, k), f"∂{names[v]}/∂{names[p]}", d, f"d{names[p]}/d{wrt}", tangent[p]
+                )
+                for k, (d, p) in enumerate(zip(v.local_grads, v.parents))
+            )
+            tangent[v] = sum([t.local * t.tangent for t in terms], 0.0)
+            lines.append(TangentLine(v, f"d{names[v]}/d{wrt}", terms, tangent[v]))
+        notes: tuple[str, ...] = ()
+        if x is root:
+            notes = (f"(the root itself: its tangent is the seed, d{wrt}/d{wrt} = 1)",)
+        elif x.parents:
+            notes = (
+                f"({wrt} is computed from others: the sweep starts from it, and what it is "
+                f"computed from is held still)",
+            )
+        # Reverse mode's figure, where backward() has left the gradients it reads.
+        backpropagated = not root.parents or root.grad == 1.0
+        reverse = self.derivation(x).value if backpropagated else None
+        return ForwardDerivation(
+            root,
+            x,
+            f"∂{names[root]}/∂{wrt}",
+            tangent[root],
+            tuple(seeds),
+            tuple(lines),
+            tangent,
+            len(self.order),
+            reverse,
+            notes,
+        )
+
     def _sum(self, head: Value) -> tuple[Line, list[Line]]:
         """The line ∂root/∂head = Σ over head's consumers, and the lines expanding its terms."""
         root = self.root
@@ -347,6 +413,47 @@ def derivation(root: Value, node: Value | str) -> Derivation:
     (4.0, [('∂y/∂[*]', 1.0, 'local'), ('∂[*]/∂a', 4.0, 'local')])
     """
     return Explainer(root).derivation(node)
+
+
+def forward_derivation(root: Value, node: Value | str) -> ForwardDerivation:
+    """∂root/∂node by one forward sweep of tangents, as data: the seed, each node's line.
+
+    ``node`` is a Value or the label of exactly one node of the graph.
+
+    >>> from tinygrad_bp import Value
+    >>> x1, x2 = Value(2.0, "x1"), Value(5.0, "x2")
+    >>> f = x1.log() + x1 * x2 - x2.sin(); f.label = "f"
+    >>> d = forward_derivation(f, "x1")
+    >>> d.value, [line.name for line in d.lines]
+    (5.5, ['d[log]/dx1', 'd[*]/dx1', 'd[+]/dx1', 'd[sin]/dx1', 'df/dx1'])
+    """
+    return Explainer(root).forward(node)
+
+
+def explain_forward(root: Value, node: Value | str, precision: int = 9) -> str:
+    """∂root/∂node by forward mode, written out: each node's tangent, with numbers.
+
+    The forward sweep over the same recorded local derivatives that
+    ``explain`` reads backward. After ``root.backward()`` the last line
+    gives both modes' figures.
+
+    >>> from tinygrad_bp import Value
+    >>> x = Value(3.0, "x"); y = Value(4.0, "y")
+    >>> z = x * y + x; z.label = "z"; z.backward()
+    >>> print(explain_forward(z, "x"))
+    Forward mode for ∂z/∂x: one sweep from the inputs, each node's tangent
+    d(node)/dx = Σ over its edges of ∂node/∂parent × d(parent)/dx
+    seed: dx/dx = 1, and 0 on every other leaf (y)
+    <BLANKLINE>
+    d[*]/dx = ∂[*]/∂x × dx/dx + ∂[*]/∂y × dy/dx
+            = 4 × 1 + 3 × 0 = 4
+    <BLANKLINE>
+    dz/dx = ∂z/∂[*] × d[*]/dx + ∂z/∂x × dx/dx
+          = 1 × 4 + 1 × 1 = 5
+    <BLANKLINE>
+    ∂z/∂x = dz/dx = 5 by forward mode = 5 by reverse mode (backward)
+    """
+    return Explainer(root).forward(node).text(precision)
 
 
 def explain(root: Value, node: Value | str, precision: int = 9) -> str:

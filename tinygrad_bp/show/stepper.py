@@ -15,6 +15,12 @@ file opens from disk in any modern browser.
   is a reverse topological order, so every gradient a step uses is already
   on the page. The panel shows the chain rule for that gradient, the same
   text ``explain`` gives.
+- Asked for (``forward_mode=x``), forward mode plays between the two
+  passes over the same drawing: a **seed** step (a tangent of 1 on x, 0 on
+  every other leaf), then a **tangent** step per node in topological order,
+  each node's tangent = Σ local derivative × its parent's tangent, as
+  ``explain_forward`` writes it; the page states what each mode costs for
+  every input's gradient, counted by ``count_sweeps``.
 - The current node is outlined; a forward step marks the edges that carried
   its inputs in, a backward step the edges its gradient came back along
   (and, dashed, the rest of the path the equation's factors are read from).
@@ -54,7 +60,9 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
+from ..forward_mode import Sweeps, count_sweeps
 from ..value import Value
+from .derivations import ForwardDerivation
 from .dot import Drawing
 from .drawing import DEFAULT_MAX_NODES, draw_view
 from .explanation import Explainer
@@ -80,7 +88,10 @@ class Stepper:
     (decimals in the graph and the equations; 9 by default, as the article),
     ``edge_labels`` (local derivatives on the edges, on by default),
     ``max_nodes``; plus ``title`` (cleaned as labels are) and
-    ``seconds_per_step`` for play. ``steps`` holds the steps as data,
+    ``seconds_per_step`` for play. ``forward_mode`` (a node of the graph or
+    its label) adds forward mode's sweep for ∂root/∂that node, and
+    ``forward_mode_inputs`` the inputs the page counts both modes' sweeps
+    for (by default the parameters given, else every leaf). ``steps`` holds the steps as data,
     ``drawing`` the drawing (with its ``node_ids`` and ``edge_ids``),
     ``html`` the page.
 
@@ -107,6 +118,8 @@ class Stepper:
         title: str | None = None,
         seconds_per_step: float = DEFAULT_SECONDS_PER_STEP,
         learning: Learning | None = None,
+        forward_mode: Value | str | None = None,
+        forward_mode_inputs: Iterable[Value] | None = None,
     ) -> None:
         if not isinstance(root, Value):
             raise TypeError(f"stepper: root must be a Value, got {type(root).__name__}")
@@ -151,6 +164,15 @@ class Stepper:
             title or f"Backpropagation step by step: {self.names[root]}", TITLE_LIMIT
         )
         self._svg_root = parse_svg(render_bytes(self.drawing, "svg"))
+        # -- forward mode's sweep, and what each mode costs (forward_mode.py counts it)
+        self.forward_mode: ForwardDerivation | None = None
+        self.sweeps: Sweeps | None = None
+        if forward_mode is not None:
+            self.forward_mode, self.sweeps = self._forward_mode(
+                forward_mode, forward_mode_inputs, parameters
+            )
+        elif forward_mode_inputs is not None:
+            raise ValueError("stepper: forward_mode_inputs is for forward_mode; give forward_mode")
         writer = StepWriter(
             self.view,
             self.drawing,
@@ -158,6 +180,7 @@ class Stepper:
             precision=precision,
             collapse_neurons=collapse_neurons,
             svg_ids={i for el in self._svg_root.iter() if (i := el.get("id"))},
+            forward_mode=self.forward_mode,
         )
         self._groups = writer.groups
         self.steps: list[Step] = writer.steps()
@@ -176,6 +199,31 @@ class Stepper:
         # -- end of the learning additions
         self._mark_cells()
         self.html: str = page(self.title, self._svg_root, self.page_data())
+
+    def _forward_mode(
+        self,
+        wrt: Value | str,
+        inputs: Iterable[Value] | None,
+        parameters: Iterable[Value] | None,
+    ) -> tuple[ForwardDerivation, Sweeps]:
+        """The sweep for ∂root/∂wrt, and both modes' cost over ``inputs``."""
+        x = self.view.find(wrt, "stepper", "forward_mode", self.names[self.root])
+        if x not in self.view.index:
+            raise ValueError(
+                f"stepper: forward_mode is not a node of the graph of {self.names[self.root]}; "
+                "expected one of its nodes or the label of one"
+            )
+        sweep = self.explainer.forward(x)
+        if inputs is None:
+            inputs = parameters
+        leaves = [v for v in self.view.order if not v.parents]
+        chosen = list(inputs) if inputs is not None else leaves
+        strangers = [v for v in chosen if v not in self.view.index]
+        if not chosen or strangers:
+            raise ValueError(
+                "stepper: forward_mode_inputs must be nodes of the graph, at least one"
+            )
+        return sweep, count_sweeps(self.root, chosen)
 
     # -- the SVG -----------------------------------------------------------------
     def _mark_cells(self) -> None:
@@ -205,11 +253,17 @@ class Stepper:
         p = self.precision
         forward_at: dict[str, int] = {}
         backward_at: dict[str, int] = {}
+        swept_at: dict[str, int] = {}  # forward mode: the step a node's tangent is known from
+        seed_at = 0
         for i, step in enumerate(self.steps):
             if step.kind == "forward":
                 forward_at[step.node] = i
             elif step.kind == "backward":
                 backward_at[step.node] = i
+            elif step.kind == "tangent":
+                swept_at[step.node] = i
+            elif step.kind == "seed":
+                seed_at = i
         nodes = [
             {
                 "id": group.id,
@@ -221,6 +275,12 @@ class Stepper:
             }
             for group in self._groups.values()
         ]
+        if self.forward_mode is not None:
+            # Each node's tangent, shown in its grad cell while forward mode plays.
+            tangents = self.forward_mode.tangents
+            for node, group in zip(nodes, self._groups.values()):
+                node["tangent"] = f"tangent {number(tangents[group.main], p)}"
+                node["swept"] = swept_at.get(group.id, seed_at)  # a leaf's is the seed
         steps = [
             {
                 "kind": s.kind,
@@ -240,6 +300,8 @@ class Stepper:
             "steps": steps,
             "msPerStep": round(self.seconds_per_step * 1000),
         }
+        if self.sweeps is not None:
+            data["sweeps"] = str(self.sweeps)
         if self.learning is not None:  # the update steps and the learning view (learning.py)
             data["learning"] = self.learning.page_data()
         return data

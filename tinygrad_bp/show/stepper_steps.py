@@ -1,5 +1,7 @@
 """The stepper's steps as data: the start, a forward step per drawn node in
-topological order, a backward step per drawn node as it becomes ready.
+topological order, a backward step per drawn node as it becomes ready; and,
+asked for, between them the forward-mode sweep: the seed, then a tangent
+step per drawn node in topological order.
 
 ``StepWriter`` reads a graph that is already sorted (a ``GraphView``), drawn
 (its ``Drawing``, for the node and edge ids) and explained (its
@@ -21,7 +23,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
 from ..value import Value
-from .derivations import Derivation, Line
+from .derivations import Derivation, ForwardDerivation, Line
 from .dot import Drawing
 from .equations import forward_equation, op_name
 from .explanation import Explainer
@@ -36,7 +38,8 @@ START_LEAVES_LISTED = 16  # the start step lists at most this many leaves
 class Step:
     """One step of the page.
 
-    ``kind`` is "start", "forward" or "backward"; ``number`` counts steps
+    ``kind`` is "start", "forward", "seed", "tangent" or "backward" (the
+    seed and tangent steps are forward mode's sweep); ``number`` counts steps
     of that kind from 1 (0 for the start) out of ``of``. ``node`` is the id
     of the drawn node (also its SVG element's id; "" for the start),
     ``values`` the Values whose data (forward) or gradients (backward) the
@@ -66,7 +69,12 @@ class Step:
 
 
 # The steps shown without a number (learning.py makes "again" and "learn").
-COUNTERS = {"start": "start", "again": "forward again", "learn": "learning"}
+COUNTERS = {
+    "start": "start",
+    "seed": "forward mode: seed",
+    "again": "forward again",
+    "learn": "learning",
+}
 
 
 class StepWriter:
@@ -81,7 +89,9 @@ class StepWriter:
         precision: int,
         collapse_neurons: bool,
         svg_ids: set[str],
+        forward_mode: ForwardDerivation | None = None,
     ) -> None:
+        """``forward_mode``: a forward sweep of this graph, to play between the passes."""
         self.root = view.root
         self.view = view
         self.drawing = drawing
@@ -90,6 +100,7 @@ class StepWriter:
         self.precision = precision
         self.collapse_neurons = collapse_neurons
         self.svg_ids = svg_ids  # the ids the rendered SVG has (an op's output edge may not)
+        self.forward_mode = forward_mode
         self.groups = self._group_values()
 
     # -- which Values each drawn node shows ------------------------------------
@@ -122,6 +133,11 @@ class StepWriter:
         steps = [self._start_step()]
         for k, group in enumerate(forward, 1):
             steps.append(self._forward_step(group, k, len(forward)))
+        if self.forward_mode is not None:
+            # Forward mode over the values just computed, before backward reads them again.
+            steps.append(self._seed_step(self.forward_mode))
+            for k, group in enumerate(forward, 1):
+                steps.append(self._tangent_step(self.forward_mode, group, k, len(forward)))
         # A folded leaf (a weight inside collapsed neurons) is derived with the
         # last of its consumers to be done: only then is its gradient complete.
         place = {g.id: k for k, g in enumerate(backward)}
@@ -154,9 +170,9 @@ class StepWriter:
         )
         return Step("start", 0, 0, "", tuple(leaves), heading, "\n".join(lines))
 
-    def _forward_step(self, group: Group, k: int, of: int) -> Step:
-        made = [group.net, group.main] if group.net is not None else [group.main]
-        text = "\n".join(self._forward_text(v) for v in made)
+    def _incoming(self, group: Group, made: Sequence[Value]) -> tuple[list[str], list[str]]:
+        """The edges into the Values ``made`` (and the op's own edge), and the nodes they
+        come from: what a forward step, value or tangent, reads."""
         edges: list[str] = []
         sources: list[str] = []
         for v in made:
@@ -166,6 +182,12 @@ class StepWriter:
                     edges.append(eid)
                     sources.append(self.drawing.node_ids[parent])
         edges.extend(self._present(f"{group.id}_out"))
+        return edges, sources
+
+    def _forward_step(self, group: Group, k: int, of: int) -> Step:
+        made = [group.net, group.main] if group.net is not None else [group.main]
+        text = "\n".join(self._forward_text(v) for v in made)
+        edges, sources = self._incoming(group, made)
         names = self.names
         heading = f"Forward: {names[group.main]}" + (
             f" = {op_name(group.main)}({names[group.net]})" if group.net is not None else ""
@@ -178,6 +200,38 @@ class StepWriter:
             tuple(made),
             heading,
             text,
+            edges=tuple(dict.fromkeys(edges)),
+            sources=tuple(s for s in dict.fromkeys(sources) if s != group.id),
+        )
+
+    def _seed_step(self, sweep: ForwardDerivation) -> Step:
+        """Forward mode's start: a tangent of 1 on the input, 0 on every other leaf."""
+        x = self.names[sweep.wrt]
+        node = self.drawing.node_ids[sweep.wrt]
+        heading = f"Forward mode for {sweep.name}: the seed, a tangent of 1 on {x}"
+        return Step("seed", 0, 0, node, (sweep.wrt,), heading, sweep.start_text(self.precision))
+
+    def _tangent_step(self, sweep: ForwardDerivation, group: Group, k: int, of: int) -> Step:
+        """One drawn node's tangent: Σ local derivative × its parent's tangent."""
+        made = [group.net, group.main] if group.net is not None else [group.main]
+        lines = {line.node: line for line in sweep.lines}
+        x = self.names[sweep.wrt]
+        texts = [
+            lines[v].text(self.precision) if v in lines else f"d{x}/d{x} = 1 (the seed)"
+            for v in made
+        ]
+        if group.main is self.root:  # the sweep's end: its figure, and reverse mode's
+            texts.append(sweep.both_modes(self.precision))
+        edges, sources = self._incoming(group, made)
+        shown = [lines[v].name if v in lines else f"d{x}/d{x}" for v in made]
+        return Step(
+            "tangent",
+            k,
+            of,
+            group.id,
+            tuple(made),
+            "Forward mode: " + ", ".join(shown),
+            "\n\n".join(texts),
             edges=tuple(dict.fromkeys(edges)),
             sources=tuple(s for s in dict.fromkeys(sources) if s != group.id),
         )
