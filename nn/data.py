@@ -316,7 +316,15 @@ def read_csv(path: str | os.PathLike[str]) -> Table:
         raise DataFileError(
             f"{name}: not UTF-8 text (byte {e.start}); save it as UTF-8 CSV"
         ) from None
-    rows = [(k, row) for k, row in enumerate(csv.reader(io.StringIO(text)), start=1) if row]
+    try:
+        # A row of empty fields is a blank line too (a spreadsheet's trailing ",,,").
+        rows = [
+            (k, row)
+            for k, row in enumerate(csv.reader(io.StringIO(text)), start=1)
+            if any(field.strip() for field in row)
+        ]
+    except csv.Error as e:  # a NUL byte, a field past the csv module's limit
+        raise DataFileError(f"{name}: not a CSV table ({e})") from None
     if not rows:
         raise DataFileError(f"{name}: the file is empty; expected rows of numbers, the label last")
     header: tuple[str, ...] = ()
