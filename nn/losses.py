@@ -173,11 +173,16 @@ def binary_cross_entropy_with_logits(
 
 
 # -- softmax cross-entropy ---------------------------------------------------------------
-def _softmax_ce(*args: float) -> tuple[float, tuple[float, ...]]:
+def softmax_ce(*args: float) -> tuple[float, tuple[float, ...]]:
     """log Σ e^zᵢ − z_k for the logits z₀..z_{K−1}, then the class k, and the local derivatives.
 
-    k is a float here (a trace passes the label as a Value), equal to one
-    of 0..K−1; anything else is a ValueError. Its "derivative" is 0.
+    The rule of the op ``softmax_cross_entropy_term`` makes, on floats. k
+    is a float here (a trace passes the label as a Value), equal to one of
+    0..K−1; anything else is a ValueError. Its "derivative" is 0.
+
+    >>> value, local = softmax_ce(0.0, 0.0, 1.0)  # two logits, class 1
+    >>> round(value, 6), local
+    (0.693147, (0.5, -0.5, 0.0))
     """
     *zs, k = args
     if not zs:
@@ -249,7 +254,7 @@ def softmax_cross_entropy_term(logits: Sequence[Operand], target: Operand) -> Va
     made = _SOFTMAX_OPS.get(K)
     if made is None:
         made = _SOFTMAX_OPS[K] = op(
-            _softmax_ce,
+            softmax_ce,
             name="softmax-CE",
             template=_softmax_cross_entropy_template(K),
         )

@@ -31,12 +31,12 @@ from tinygrad_bp.tracing.tracer import trace as trace_function
 
 from ._util import plural, stop_requests
 from .losses import (
-    _softmax_ce,
     binary_cross_entropy_with_logits,
     hinge,
     hinge_term,
     l2,
     mse,
+    softmax_ce,
     softmax_cross_entropy,
     softmax_cross_entropy_term,
 )
@@ -613,5 +613,5 @@ def evaluate(
     else:
         with no_grad():
             rows = [[v.data for v in SoftmaxLoss._scores(model(x))] for x in X]
-    terms = [_softmax_ce(*row, label)[0] for row, label in zip(rows, y)]
+    terms = [softmax_ce(*row, label)[0] for row, label in zip(rows, y)]
     return math.fsum(terms) / len(terms), accuracy(rows, y)
