@@ -5,7 +5,15 @@
 MLP(2, [16, 16, 1], activation='relu', output_activation='linear')
 """
 
-from .data import make_moons, make_spirals, make_xor
+from .data import (
+    DataFileError,
+    load_digits,
+    make_moons,
+    make_spirals,
+    make_xor,
+    read_csv,
+    train_test_split,
+)
 from .losses import (
     binary_cross_entropy_with_logits,
     half_squared_error,
@@ -14,11 +22,12 @@ from .losses import (
     l2,
     mse,
     softmax_cross_entropy,
+    softmax_cross_entropy_term,
 )
 from .module import ACTIVATIONS, MLP, Layer, Module, Neuron
 from .optim import SGD, Adam, Optimizer
 from .serialize import ModelFileError, load, load_into, save
-from .train import ExampleLoss, accuracy, fit, svm_loss
+from .train import ExampleLoss, SoftmaxLoss, accuracy, evaluate, fit, fit_batches, svm_loss
 
 __all__ = [
     "ACTIVATIONS",
@@ -32,6 +41,7 @@ __all__ = [
     "hinge",
     "binary_cross_entropy_with_logits",
     "softmax_cross_entropy",
+    "softmax_cross_entropy_term",
     "l2",
     "SGD",
     "Adam",
@@ -39,6 +49,10 @@ __all__ = [
     "make_moons",
     "make_xor",
     "make_spirals",
+    "load_digits",
+    "train_test_split",
+    "read_csv",
+    "DataFileError",
     "save",
     "load",
     "load_into",
@@ -46,5 +60,8 @@ __all__ = [
     "fit",
     "ExampleLoss",
     "svm_loss",
+    "SoftmaxLoss",
+    "fit_batches",
+    "evaluate",
     "accuracy",
 ]

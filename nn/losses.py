@@ -21,7 +21,7 @@ import numbers
 from collections.abc import Sequence
 
 from tinygrad_bp import Value, op, rules, total
-from tinygrad_bp.extend import Template
+from tinygrad_bp.extend import Op, Template
 
 Operand = Value | float | int
 
@@ -173,24 +173,92 @@ def binary_cross_entropy_with_logits(
 
 
 # -- softmax cross-entropy ---------------------------------------------------------------
-def _softmax_cross_entropy_rule(*args: float) -> tuple[float, tuple[float, ...]]:
-    # The arguments are the logits z₀..z_{K−1}, then the target class k (a plain
-    # number, so it gets no edge; its "derivative" 0.0 is dropped).
+def softmax_ce(*args: float) -> tuple[float, tuple[float, ...]]:
+    """log Σ e^zᵢ − z_k for the logits z₀..z_{K−1}, then the class k, and the local derivatives.
+
+    The rule of the op ``softmax_cross_entropy_term`` makes, on floats. k
+    is a float here (a trace passes the label as a Value), equal to one of
+    0..K−1; anything else is a ValueError. Its "derivative" is 0.
+
+    >>> value, local = softmax_ce(0.0, 0.0, 1.0)  # two logits, class 1
+    >>> round(value, 6), local
+    (0.693147, (0.5, -0.5, 0.0))
+    """
     *zs, k = args
-    target = int(k)
+    if not zs:
+        raise ValueError("softmax-CE: expected at least one logit before the class")
+    target = next((i for i in range(len(zs)) if k == i), None)
+    if target is None:
+        raise ValueError(f"softmax-CE: the class must be one of 0..{len(zs) - 1}, got {k!r}")
     # log Σ e^zᵢ with the largest logit taken out first: every exponent is ≤ 0,
-    # so logits of ±1000 neither overflow nor lose the answer.
-    top = max(zs)
+    # so logits of ±1000 neither overflow nor lose the answer. The largest as
+    # max() finds it (a later logit only if strictly greater), spelled out as
+    # the template spells it.
+    top = zs[0]
+    for z in zs[1:]:
+        top = z if z > top else top
     exps = [math.exp(z - top) for z in zs]
-    s = sum(exps)
-    logsumexp = top + math.log(s)
+    s = exps[0]
+    for e in exps[1:]:
+        s = s + e  # left to right, as the template's chain of +
     # ∂/∂zᵢ = softmaxᵢ − [i = k]
-    local = [e / s for e in exps]
-    local[target] -= 1.0
-    return logsumexp - zs[target], (*local, 0.0)
+    local = [e / s - 1.0 if i == target else e / s for i, e in enumerate(exps)]
+    return top + math.log(s) - zs[target], (*local, 0.0)
 
 
-_softmax_cross_entropy = op(_softmax_cross_entropy_rule, name="softmax-CE")
+def _softmax_cross_entropy_template(classes: int) -> Template:
+    """The rule for ``classes`` logits written out, for the code a trace generates.
+
+    The value's expression keeps the largest logit, each e^(zᵢ − max) and
+    their sum in variables named after the node ({out}), which the local
+    derivatives then read: the backward pass of an example follows its
+    forward pass in the generated code, and no other node's name can
+    end in these suffixes (a node's name never starts with _, see
+    ``codegen.identifier``). The class is compared with 0..K−1 in turn;
+    none equal, log(−1.0) raises, where the rule raises (``raises``).
+    """
+    K = classes
+    z = [f"{{{i}}}" for i in range(K)]
+    k = f"{{{K}}}"
+    m, s = "_{out}_m", "_{out}_s"
+    top = f"({m} := {z[0]})"
+    for i in range(1, K):
+        top = f"({m} := {z[i]} if {z[i]} > {top} else {m})"
+    exps = " + ".join(f"(_{{out}}_e{i} := exp({z[i]} - {m}))" for i in range(K))
+    chosen = " else ".join(f"{z[i]} if {k} == {i}" for i in range(K)) + " else log(-1.0)"
+    value = f"{top} + log(({s} := {exps})) - ({chosen})"
+    local = tuple(
+        f"_{{out}}_e{i} / {s} - 1.0 if {k} == {i} else _{{out}}_e{i} / {s}" for i in range(K)
+    )
+    return Template(value, (*local, "0.0"), raises=True)
+
+
+_SOFTMAX_OPS: dict[int, Op] = {}
+
+
+def softmax_cross_entropy_term(logits: Sequence[Operand], target: Operand) -> Value:
+    """−log softmax(logits)ₖ for one example: ONE node, with an edge to every logit.
+
+    ``target`` is the class k (an int, or a Value holding it, as a trace
+    passes a label). The op is made once per number of classes, each with
+    its template, so that a trace computes it inline.
+
+    >>> a, b = Value(2.0), Value(0.0)
+    >>> term = softmax_cross_entropy_term([a, b], 0)
+    >>> round(term.data, 6), term.op
+    (0.126928, 'softmax-CE')
+    >>> term.backward(); round(a.grad, 6), round(b.grad, 6)
+    (-0.119203, 0.119203)
+    """
+    K = len(logits)
+    made = _SOFTMAX_OPS.get(K)
+    if made is None:
+        made = _SOFTMAX_OPS[K] = op(
+            softmax_ce,
+            name="softmax-CE",
+            template=_softmax_cross_entropy_template(K),
+        )
+    return made(*logits, target)
 
 
 def softmax_cross_entropy(logits: Sequence[Sequence[Operand]], targets: Sequence[int]) -> Value:
@@ -220,7 +288,7 @@ def softmax_cross_entropy(logits: Sequence[Sequence[Operand]], targets: Sequence
                 f"softmax_cross_entropy: targets[{n}] must be a class index in "
                 f"0..{len(row) - 1}, got {k!r}"
             )
-        terms.append(_softmax_cross_entropy(*row, int(k)))
+        terms.append(softmax_cross_entropy_term(row, int(k)))
     return _mean(terms)
 
 

@@ -1,4 +1,4 @@
-"""Pictures of a training run: the decision boundary and the loss curve.
+"""Pictures of a training run: the decision boundary and the loss curve; for classes, more.
 
 matplotlib is optional (``pip install "tinygrad-bp[plot]"``); nothing else in
 the package needs it. ``require_matplotlib()`` says clearly when it is
@@ -7,6 +7,7 @@ missing, so a command can check before it spends time training.
 
 from __future__ import annotations
 
+import math
 import os
 from collections.abc import Sequence
 from typing import Any
@@ -15,7 +16,7 @@ from tinygrad_bp import Value, no_grad
 
 from ._util import atomic_write
 from .module import MLP
-from .train import History
+from .train import EpochHistory, History, argmax
 
 INSTALL_HINT = 'pip install "tinygrad-bp[plot]"'
 
@@ -149,3 +150,149 @@ def _score(model: MLP, x: list[float]) -> float:
     if not isinstance(out, Value):
         raise ValueError(f"plot: expected a model with one output, got {len(out)}")
     return out.data
+
+
+# How many of each the classes' figure shows: a learner reads a few, not hundreds.
+MAX_WEIGHT_IMAGES = 32
+MISTAKES_SHOWN = 12
+
+
+def plot_classes(
+    model: MLP,
+    X: Sequence[Sequence[float]],
+    y: Sequence[int],
+    history: EpochHistory,
+    path: str | os.PathLike[str],
+    *,
+    classes: Sequence[int],
+    images: bool = True,
+    title: str = "",
+) -> None:
+    """Write a figure of a classifier to ``path``: what it learnt and where it goes wrong.
+
+    Four panels, on the test points ``X``, ``y`` (``y`` indices into
+    ``classes``): the first layer's weights, each neuron's 64 as an 8×8
+    image (red where ink raises the neuron's net input, blue where it
+    lowers it; with ``images=False`` the whole matrix, a row per neuron);
+    the confusion matrix (true class down, predicted across); the training
+    and test loss and the test accuracy per epoch; and a few misclassified
+    points as images, each titled "true → predicted" (``images`` only).
+    Written as ``plot_training`` writes, in one go.
+    """
+    Figure = _figure_class()
+    fmt = check_image_format(path)
+    with no_grad():
+        rows = [[v.data for v in _outputs(model, x)] for x in X]
+    predicted = [argmax(r) for r in rows]
+    K = len(classes)
+    confusion = [[0] * K for _ in range(K)]
+    for t, p in zip(y, predicted):
+        confusion[t][p] += 1
+    first = model.layers[0].neurons
+    weights = [[w.data for w in n.w] for n in first]
+    side = 8 if images and all(len(w) == 64 for w in weights) else 0
+
+    from matplotlib import rc_context
+
+    with rc_context({"text.usetex": False}):
+        fig = Figure(figsize=(13, 10), layout="constrained")
+        top, bottom = fig.subfigures(2, 1)
+        weights_fig, confusion_fig = top.subfigures(1, 2, width_ratios=[1.4, 1])
+        curves_fig, mistakes_fig = bottom.subfigures(1, 2, width_ratios=[1, 1.4])
+
+        if side:
+            shown = weights[:MAX_WEIGHT_IMAGES]
+            cols = 8
+            axes = weights_fig.subplots(math.ceil(len(shown) / cols), cols, squeeze=False)
+            for k, ax in enumerate(axes.flat):
+                ax.set_axis_off()
+                if k < len(shown):
+                    grid = [shown[k][r * side : (r + 1) * side] for r in range(side)]
+                    lim = max(max(abs(v) for v in shown[k]), 1e-12)
+                    ax.imshow(grid, cmap="RdBu_r", vmin=-lim, vmax=lim)
+                    ax.set_title(f"h{k + 1}", fontsize="x-small")
+            more = f" (the first {len(shown)})" if len(weights) > len(shown) else ""
+            weights_fig.suptitle(f"first layer's weights as 8×8 images{more}", fontsize="medium")
+        else:
+            ax = weights_fig.subplots()
+            lim = max(max(abs(v) for w in weights for v in w), 1e-12)
+            im = ax.imshow(weights, cmap="RdBu_r", vmin=-lim, vmax=lim, aspect="auto")
+            ax.set_xlabel("input")
+            ax.set_ylabel("neuron")
+            weights_fig.colorbar(im, ax=ax)
+            ax.set_title("first layer's weights")
+
+        ax = confusion_fig.subplots()
+        ax.imshow(confusion, cmap="Blues")
+        high = max(max(r) for r in confusion)
+        for t in range(K):
+            for p in range(K):
+                if confusion[t][p] and K <= 20:
+                    colour = "white" if confusion[t][p] > high / 2 else "black"
+                    ax.text(
+                        p,
+                        t,
+                        str(confusion[t][p]),
+                        ha="center",
+                        va="center",
+                        fontsize="small",
+                        color=colour,
+                    )
+        if K <= 20:
+            ax.set_xticks(range(K), [str(c) for c in classes])
+            ax.set_yticks(range(K), [str(c) for c in classes])
+        ax.set_xlabel("predicted")
+        ax.set_ylabel("true")
+        right = sum(confusion[k][k] for k in range(K))
+        ax.set_title(f"confusion matrix, test set: {right}/{len(y)} right")
+
+        ax = curves_fig.subplots()
+        epochs = range(1, len(history.train_losses) + 1)
+        ax.plot(epochs, history.train_losses, color="black", marker=".", label="training loss")
+        if history.test_losses:
+            ax.plot(epochs, history.test_losses, color="#d62728", marker=".", label="test loss")
+        ax.set_yscale("log")
+        ax.set_xlabel("epoch")
+        ax.set_ylabel("loss")
+        ax.legend(loc="center right", fontsize="small")
+        ax.xaxis.get_major_locator().set_params(integer=True)  # epochs are whole
+        if history.test_accuracies:
+            twin = ax.twinx()
+            twin.plot(epochs, history.test_accuracies, color="#2ca02c", label="test accuracy")
+            twin.set_ylim(0.0, 1.02)
+            twin.set_ylabel("test accuracy", color="#2ca02c")
+        ax.set_title("training")
+
+        wrong = [k for k, (t, p) in enumerate(zip(y, predicted)) if t != p][:MISTAKES_SHOWN]
+        if side and wrong:
+            axes = mistakes_fig.subplots(2, math.ceil(MISTAKES_SHOWN / 2), squeeze=False)
+            for n, ax in enumerate(axes.flat):
+                ax.set_axis_off()
+                if n < len(wrong):
+                    i = wrong[n]
+                    grid = [list(X[i][r * side : (r + 1) * side]) for r in range(side)]
+                    ax.imshow(grid, cmap="gray_r")
+                    ax.set_title(f"{classes[y[i]]} → {classes[predicted[i]]}", fontsize="small")
+            mistakes_fig.suptitle("misclassified test digits (true → predicted)", fontsize="medium")
+        else:
+            ax = mistakes_fig.subplots()
+            ax.set_axis_off()
+            ax.text(
+                0.5,
+                0.5,
+                f"{len([1 for t, p in zip(y, predicted) if t != p])} test points misclassified",
+                ha="center",
+                va="center",
+            )
+        if title:
+            fig.suptitle(title)
+
+        with atomic_write(path) as f:
+            fig.savefig(f, format=fmt, dpi=100)
+
+
+def _outputs(model: MLP, x: Sequence[float]) -> list[Value]:
+    out = model(x)
+    if isinstance(out, Value):
+        raise ValueError("plot: expected a model with one output per class, got 1 output")
+    return out

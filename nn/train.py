@@ -17,6 +17,8 @@ after every update; it can show a tqdm progress bar.
 
 from __future__ import annotations
 
+import math
+import random
 import sys
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -28,7 +30,16 @@ from tinygrad_bp.tracing.tracer import MAX_SIZE, Traced
 from tinygrad_bp.tracing.tracer import trace as trace_function
 
 from ._util import plural, stop_requests
-from .losses import binary_cross_entropy_with_logits, hinge, hinge_term, l2, mse
+from .losses import (
+    binary_cross_entropy_with_logits,
+    hinge,
+    hinge_term,
+    l2,
+    mse,
+    softmax_ce,
+    softmax_cross_entropy,
+    softmax_cross_entropy_term,
+)
 from .module import MLP
 from .optim import SGD, Optimizer
 
@@ -52,12 +63,19 @@ def trace_pays(size: int, points: int, steps: int) -> bool:
     return TRACE_SAVES_NS * size * points * steps >= TRACE_COMPILE_NS * size
 
 
-def accuracy(scores: Sequence[Value | float], labels: Sequence[int]) -> float:
-    """The fraction of scores whose sign is the label's (±1).
+def accuracy(
+    scores: Sequence[Value | float] | Sequence[Sequence[Value | float]], labels: Sequence[int]
+) -> float:
+    """The fraction of points classified right: by the score's sign, or by the highest class score.
 
-    A score of exactly 0 sits on the decision boundary and counts as wrong.
+    One score per point: right where its sign is the label's (±1); a score
+    of exactly 0 sits on the decision boundary and counts as wrong. A list
+    of class scores per point: right where the highest (the first of equal
+    highest ones, as an argmax) is at the label's index, 0..K−1.
 
     >>> accuracy([0.3, -2.0, 0.0, -0.1], [1, -1, 1, 1])
+    0.5
+    >>> accuracy([[0.1, 2.0, -1.0], [3.0, 0.0, 3.0]], [1, 2])
     0.5
     """
     if len(scores) != len(labels) or not scores:
@@ -65,11 +83,31 @@ def accuracy(scores: Sequence[Value | float], labels: Sequence[int]) -> float:
             f"accuracy: expected one label per score, got {len(scores)} scores "
             f"and {len(labels)} labels"
         )
+    if isinstance(scores[0], (list, tuple)):
+        rows = [[_float(v) for v in row] for row in scores]  # type: ignore[union-attr]
+        return sum(argmax(row) == y for row, y in zip(rows, labels)) / len(rows)
     right = 0
     for s, y in zip(scores, labels):
-        v = s.data if isinstance(s, Value) else s
+        v = _float(s)  # type: ignore[arg-type]
         right += (v > 0.0 and y > 0) or (v < 0.0 and y < 0)
     return right / len(scores)
+
+
+def _float(v: Value | float) -> float:
+    return v.data if isinstance(v, Value) else v
+
+
+def argmax(row: Sequence[float]) -> int:
+    """The index of the highest number, the first of equal ones (NaN is never the highest).
+
+    >>> argmax([0.5, 2.0, 2.0, -1.0])
+    1
+    """
+    best = 0
+    for i in range(1, len(row)):
+        if row[i] > row[best] or row[best] != row[best]:  # a NaN so far gives way
+            best = i
+    return best
 
 
 def scores(model: MLP, X: Points) -> list[Value]:
@@ -90,8 +128,8 @@ class ExampleLoss:
     ``loss_fn``, and ``fit(trace=False)`` does that.
     """
 
-    def term(self, model: MLP, x: Sequence[Value], label: Value) -> tuple[Value, Value]:
-        """One example's term of the loss, and the model's score for it."""
+    def term(self, model: MLP, x: Sequence[Value], label: Value) -> tuple[Value, ...]:
+        """One example's term of the loss, then the model's score (or class scores) for it."""
         raise NotImplementedError
 
     def penalty(self, model: MLP) -> Value | None:
@@ -127,7 +165,7 @@ class SVMLoss(ExampleLoss):
             loss = loss + alpha * l2(model.parameters())
         return loss, accuracy(s, y)
 
-    def term(self, model: MLP, x: Sequence[Value], label: Value) -> tuple[Value, Value]:
+    def term(self, model: MLP, x: Sequence[Value], label: Value) -> tuple[Value, ...]:
         score = model(x)
         if not isinstance(score, Value):
             raise ValueError(f"expected a model with one output, got {len(score)} outputs")
@@ -144,6 +182,53 @@ class SVMLoss(ExampleLoss):
 
 
 svm_loss = SVMLoss()
+
+
+class SoftmaxLoss(ExampleLoss):
+    """Multiclass: the mean softmax cross-entropy of the class scores + alpha·Σp², and the accuracy.
+
+    The model has one output per class; labels are class indices 0..K−1;
+    a point is classified as its highest score. Each example's term is ONE
+    node (``softmax_cross_entropy_term``), which a trace computes inline.
+
+    >>> from nn import MLP
+    >>> loss, acc = SoftmaxLoss()(MLP(2, [4, 3], seed=0), [[0.5, 1.0], [1.0, -1.0]], [2, 0])
+    >>> round(loss.data, 6), acc
+    (1.068239, 0.5)
+    """
+
+    def __init__(self, alpha: float = 1e-4) -> None:
+        self.alpha = alpha
+
+    def __call__(self, model: MLP, X: Points, y: Sequence[int]) -> tuple[Value, float]:
+        outs = [self._scores(model(x)) for x in X]
+        loss = softmax_cross_entropy(outs, y)
+        if self.alpha:
+            loss = loss + self.alpha * l2(model.parameters())
+        return loss, accuracy(outs, y)
+
+    @staticmethod
+    def _scores(out: Value | list[Value]) -> list[Value]:
+        if isinstance(out, Value):
+            raise ValueError(
+                "softmax cross-entropy needs one output per class (2 or more); the model has 1"
+            )
+        return out
+
+    def term(self, model: MLP, x: Sequence[Value], label: Value) -> tuple[Value, ...]:
+        out = self._scores(model(x))
+        return (softmax_cross_entropy_term(out, label), *out)
+
+    def penalty(self, model: MLP) -> Value | None:
+        return self.alpha * l2(model.parameters()) if self.alpha else None
+
+    def check(self, X: Points, y: Sequence[int]) -> None:
+        for i, label in enumerate(y):
+            if isinstance(label, bool) or not isinstance(label, int) or label < 0:
+                raise ValueError(
+                    f"softmax cross-entropy: labels must be class indices 0, 1, 2, ..., "
+                    f"got {label!r} at index {i}"
+                )
 
 
 # The losses the ``train`` command offers, on the scores and the ±1 labels.
@@ -377,11 +462,15 @@ class _PerExample:
 
     def step(self) -> tuple[float, float]:
         """The loss and accuracy; the gradients accumulated into the parameters."""
+        return self.run(self.examples)
+
+    def run(self, examples: list[tuple[Any, int]]) -> tuple[float, float]:
+        """The mean loss over ``examples`` (+ penalty) and the accuracy; gradients accumulate."""
         now = self.model.parameters()
         if len(now) != len(self.parameters) or any(map(is_not, now, self.parameters)):
             self.traced = self._trace()  # a parameter replaced: the old trace reads the old one
-        loss = self.traced(self.examples, mean=True)
-        return loss, accuracy(self.traced.outputs, self.labels)
+        loss = self.traced(examples, mean=True)
+        return loss, accuracy(self.traced.outputs, [label for _, label in examples])
 
 
 def _progress_bar(steps: int) -> Any:
@@ -390,3 +479,139 @@ def _progress_bar(steps: int) -> Any:
     # disable=None: tqdm switches itself off when stderr is not a terminal, so
     # logs and pipes get no bar (and no carriage returns).
     return tqdm(total=steps, desc="training", unit="step", file=sys.stderr, disable=None)
+
+
+# -- minibatches: the digits and a user's own table --------------------------------------------
+@dataclass
+class EpochHistory:
+    """Per epoch (entry e: after epoch e + 1), the training and test loss and accuracy.
+
+    The training numbers are the means over the epoch's minibatches, as
+    they were met during the epoch (so before some of its updates); the
+    test numbers are the model's after the epoch (the loss without the
+    penalty on the parameters). ``updates``: the updates made in all.
+    """
+
+    train_losses: list[float] = field(default_factory=list)
+    train_accuracies: list[float] = field(default_factory=list)
+    test_losses: list[float] = field(default_factory=list)
+    test_accuracies: list[float] = field(default_factory=list)
+    updates: int = 0
+    traced: bool = False
+
+
+def fit_batches(
+    model: MLP,
+    X: Points,
+    y: Sequence[int],
+    *,
+    epochs: int = 10,
+    batch_size: int = 32,
+    loss_fn: ExampleLoss | None = None,
+    optimizer: Optimizer | None = None,
+    seed: int = 0,
+    test: tuple[Points, Sequence[int]] | None = None,
+    progress: bool = False,
+    trace: bool = True,
+) -> EpochHistory:
+    """Minibatch training: each epoch shuffles the points (seeded) and updates once per batch.
+
+    ``loss_fn`` is an ``ExampleLoss`` (by default ``SoftmaxLoss()``, for
+    class labels 0..K−1), ``optimizer`` by default Adam at 0.01. Full-batch
+    ``fit`` makes one update per pass over the data; here a pass makes
+    ⌈n / batch_size⌉, which is what a dataset of a thousand points or more
+    needs. With ``trace=True`` one example's graph is traced once and each
+    batch runs through the generated code (the same numbers as the
+    engine's, to the bit); ``trace=False`` builds each batch's graph.
+    ``test``: points and labels scored after every epoch. Ctrl-C stops
+    between two updates with TrainingInterrupted.
+
+    >>> from nn.data import load_digits, train_test_split
+    >>> X_train, y_train, X_test, y_test = train_test_split(*load_digits())
+    >>> model = MLP(64, [10], activation="relu", seed=0)
+    >>> h = fit_batches(model, X_train[:200], y_train[:200], epochs=2, test=(X_test, y_test))
+    >>> h.updates, h.test_accuracies[-1] > h.test_accuracies[0]
+    (14, True)
+    """
+    from .optim import Adam
+
+    for what, n, least in (("epochs", epochs, 0), ("batch_size", batch_size, 1)):
+        if isinstance(n, bool) or not isinstance(n, int) or n < least:
+            raise ValueError(f"fit_batches: {what} must be a whole number >= {least}, got {n!r}")
+    if len(X) != len(y) or not X:
+        raise ValueError(f"fit_batches: expected points and one label each, got {len(X)}, {len(y)}")
+    loss_fn = SoftmaxLoss() if loss_fn is None else loss_fn
+    optimizer = Adam(model.parameters(), lr=0.01) if optimizer is None else optimizer
+    loss_fn.check(X, y)
+    rng = random.Random(seed)
+    examples = list(zip(X, y))
+    traced = _PerExample(loss_fn, model, X, y, None) if trace else None
+    history = EpochHistory(traced=traced is not None)
+    batches = math.ceil(len(examples) / batch_size)
+    bar = _progress_bar(epochs * batches) if progress else None
+    try:
+        with stop_requests() as stop:
+            for _ in range(epochs):
+                order = examples[:]
+                rng.shuffle(order)
+                losses, right = 0.0, 0.0
+                for b in range(batches):
+                    if stop.requested:
+                        raise TrainingInterrupted(history.updates, epochs * batches)
+                    batch = order[b * batch_size : (b + 1) * batch_size]
+                    optimizer.zero_grad()
+                    if traced is not None:
+                        loss_value, acc = traced.run(batch)
+                    else:
+                        bx, by = [x for x, _ in batch], [t for _, t in batch]
+                        loss, acc = loss_fn(model, bx, by)
+                        loss_value = loss.data
+                        loss.backward()
+                    optimizer.step()
+                    history.updates += 1
+                    losses += loss_value * len(batch)
+                    right += acc * len(batch)
+                    if bar is not None:
+                        bar.set_postfix(
+                            {"loss": f"{loss_value:.4f}", "accuracy": f"{acc:.0%}"}, refresh=False
+                        )
+                        bar.update(1)
+                history.train_losses.append(losses / len(examples))
+                history.train_accuracies.append(right / len(examples))
+                if test is not None:
+                    test_loss, test_acc = evaluate(model, *test, traced=traced)
+                    history.test_losses.append(test_loss)
+                    history.test_accuracies.append(test_acc)
+            if stop.requested:
+                raise TrainingInterrupted(history.updates, epochs * batches)
+    finally:
+        if bar is not None:
+            bar.close()
+    return history
+
+
+def evaluate(
+    model: MLP, X: Points, y: Sequence[int], *, traced: _PerExample | None = None
+) -> tuple[float, float]:
+    """The mean softmax cross-entropy (no penalty) and the accuracy of class scores on ``X``, ``y``.
+
+    With ``traced`` (the model's trace in training) the scores come from
+    the generated code; the parameters' gradients are left as they were.
+
+    >>> model = MLP(2, [3], seed=0)
+    >>> loss, acc = evaluate(model, [[0.5, 1.0], [1.0, -1.0]], [2, 0])
+    >>> round(loss, 6), acc
+    (1.335043, 0.0)
+    """
+    if traced is not None:
+        params = model.parameters()
+        kept = [p.grad for p in params]
+        traced.run(list(zip(X, y)))
+        rows = [list(o) for o in traced.traced.outputs]
+        for p, g in zip(params, kept):
+            p.grad = g
+    else:
+        with no_grad():
+            rows = [[v.data for v in SoftmaxLoss._scores(model(x))] for x in X]
+    terms = [softmax_ce(*row, label)[0] for row, label in zip(rows, y)]
+    return math.fsum(terms) / len(terms), accuracy(rows, y)
