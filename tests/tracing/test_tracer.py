@@ -21,6 +21,7 @@ import pytest
 from graphgen import VALUE_FUNCTIONS, evaluate, random_graph
 from hypothesis import HealthCheck, given, note, settings
 from hypothesis import strategies as st
+from template_check import run_rule, run_template, same_result
 
 from nn import MLP, SGD, fit, hinge, l2, make_moons, mazur
 from nn.losses import hinge_term
@@ -38,7 +39,7 @@ from tinygrad_bp import (
     weighted_sum,
 )
 from tinygrad_bp.graph import topological_order
-from tinygrad_bp.tracing.codegen import identifier, literal
+from tinygrad_bp.tracing.codegen import identifier
 from tinygrad_bp.tracing.tracer import Traced, TraceError, trace
 from tinygrad_bp.value import OPS
 
@@ -91,52 +92,6 @@ EDGES += [math.inf, -math.inf, math.nan, math.pi / 2, 3.0, -0.75]
 EDGES += [709.782712893384, 710.4758600739439, -710.4758600739439, 1023.9999, 1024.0]
 EDGES += [-1075.0, 1.5e308, 1e155, 1e-160, 1e-200, -1e-200, 1e-10, 0.9999999999999999]
 EDGES += [-1.0000000000000002, 2.0, -3.0, 10.0]
-
-
-Rule = Callable[..., tuple[float, Sequence[float]]]
-
-
-def run_rule(rule: Rule, xs: Sequence[float]) -> object:
-    try:
-        value, local = rule(*xs)
-    except (ArithmeticError, ValueError):
-        return "raises"
-    return (value, tuple(local))
-
-
-def run_template(
-    template: expressions.Template, xs: Sequence[float], constants: Sequence[int] = ()
-) -> object:
-    """The template's value and local derivatives at ``xs``: the arguments are
-    variables, but those at ``constants``, which are literals as a trace writes them."""
-    names = [f"x{k}" for k in range(len(xs))]
-    args = [literal(x) if k in constants else names[k] for k, x in enumerate(xs)]
-    env: dict[str, object] = {**expressions.FUNCTIONS, **dict(zip(names, xs))}
-    try:
-        value = eval(template.value_code(args, "out"), {"__builtins__": {}}, env)  # noqa: S307
-        env["out"] = value
-        local = tuple(eval(d, {"__builtins__": {}}, env) for d in template.local_code(args, "out"))  # noqa: S307
-        for k, d in enumerate(local):
-            written = template.grad_code(k, args, "out", "g")
-            for g in (3.0, -0.0, -math.inf, math.nan) if written is not None else ():
-                env["g"] = g  # the grad form: local · g, at any g
-                assert same_float(eval(written, {"__builtins__": {}}, env), d * g), (written, g)  # noqa: S307
-    except (ArithmeticError, ValueError):
-        return "raises"
-    return (value, local)
-
-
-def same_float(a: float, b: float) -> bool:
-    return (math.isnan(a) and math.isnan(b)) or (
-        a == b and math.copysign(1, a) == math.copysign(1, b)
-    )
-
-
-def same_result(a: object, b: object) -> bool:
-    if isinstance(a, str) or isinstance(b, str):
-        return a == b
-    assert isinstance(a, tuple) and isinstance(b, tuple)
-    return same_float(a[0], b[0]) and all(map(same_float, a[1], b[1]))
 
 
 ARITY = {rules.total: 3, rules.weighted_sum: 5}

@@ -72,6 +72,26 @@ def _save(model: Any, path: str) -> bool:
     return True
 
 
+def _stopped(stop: Any, terminated: _Signalled, model: Any, save: str | None) -> int:
+    """Say that training stopped (Ctrl-C or SIGTERM), keep what was trained, give the status.
+
+    The model holds exactly stop.updates updates: keep them if asked. With
+    none made there is nothing to keep, and a previous file is worth more.
+    """
+    plural = nn_module("_util").plural
+    if terminated.signum is None:
+        print(f"tinygrad-bp train: {stop}", file=sys.stderr)
+    else:
+        print(
+            f"tinygrad-bp train: stopped by {signal.Signals(terminated.signum).name} after "
+            f"{stop.updates} of {plural(stop.steps, 'update')}",
+            file=sys.stderr,
+        )
+    if save is not None and stop.updates > 0:
+        _save(model, save)
+    return INTERRUPTED if terminated.signum is None else 128 + terminated.signum
+
+
 class _Signalled:
     """Which signal asked the training to stop, if one did (None: Ctrl-C or none)."""
 
@@ -183,19 +203,7 @@ def run_train(args: argparse.Namespace) -> int:
                 trace=None if args.trace else False,  # traced where it pays, unless --no-trace
             )
     except train.TrainingInterrupted as stop:
-        # The model holds exactly stop.updates updates: keep them if asked. With
-        # none made there is nothing to keep, and a previous file is worth more.
-        if terminated.signum is None:
-            print(f"tinygrad-bp train: {stop}", file=sys.stderr)
-        else:
-            print(
-                f"tinygrad-bp train: stopped by {signal.Signals(terminated.signum).name} after "
-                f"{stop.updates} of {plural(stop.steps, 'update')}",
-                file=sys.stderr,
-            )
-        if args.save is not None and stop.updates > 0:
-            _save(model, args.save)
-        return INTERRUPTED if terminated.signum is None else 128 + terminated.signum
+        return _stopped(stop, terminated, model, args.save)
     except (ValueError, ArithmeticError) as e:
         # A run that diverged (say, from loaded parameters near 1e300): the
         # optimizer refuses a non-finite gradient and changes nothing.
@@ -568,17 +576,7 @@ def run_classes(args: argparse.Namespace) -> int:
                 trace=args.trace,
             )
     except train.TrainingInterrupted as stop:
-        if terminated.signum is None:
-            print(f"tinygrad-bp train: {stop}", file=sys.stderr)
-        else:
-            print(
-                f"tinygrad-bp train: stopped by {signal.Signals(terminated.signum).name} after "
-                f"{stop.updates} of {plural(stop.steps, 'update')}",
-                file=sys.stderr,
-            )
-        if args.save is not None and stop.updates > 0:
-            _save(model, args.save)
-        return INTERRUPTED if terminated.signum is None else 128 + terminated.signum
+        return _stopped(stop, terminated, model, args.save)
     except (ValueError, ArithmeticError) as e:
         return _fail(f"training stopped: {str(e).rstrip('.')}; a smaller --lr may help")
     seconds = time.perf_counter() - start
