@@ -104,9 +104,7 @@ def blobs(path: Path, n: int = 90) -> Path:
 
 def test_a_csv_of_ones_own(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     path = blobs(tmp_path / "blobs.csv")
-    status, lines, err = train(
-        ["--data", str(path), "--epochs", "30", "--plot", str(tmp_path / "b.svg")], capsys
-    )
+    status, lines, err = train(["--data", str(path), "--epochs", "30"], capsys)
     assert status == 0, err
     assert lines[0] == (
         f"MLP(2, [32, 3], activation='relu', output_activation='linear') on {path} (67 training "
