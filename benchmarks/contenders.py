@@ -326,6 +326,90 @@ class FloatMoons:
         return _flat(self.W, self.b)
 
 
+class NumpyMoons:
+    """Hand-written backpropagation on NumPy arrays: the whole batch at once.
+
+    The same network and loss as the others, written as matrix products over
+    the 100 points (forward, the deltas layer by layer, SGD): what a graph
+    run over the whole batch at once could reach, the array bound.
+    """
+
+    name = "NumPy (hand-written)"
+
+    def __init__(self, problem: MoonsProblem) -> None:
+        import numpy as np
+
+        self.np = np
+        self.problem = problem
+        self.X = np.array(problem.points, dtype=np.float64)
+        self.y = np.array(problem.labels, dtype=np.float64)
+        self.W = [np.array(lw, dtype=np.float64) for lw in problem.weights]
+        self.b = [np.array(lb, dtype=np.float64) for lb in problem.biases]
+
+    def step(self) -> float:
+        np, problem, Ws, bs = self.np, self.problem, self.W, self.b
+        n, last = len(self.y), len(Ws) - 1
+        acts, zs = [self.X], []
+        for k, (W, b) in enumerate(zip(Ws, bs)):
+            z = acts[-1] @ W.T + b
+            zs.append(z)
+            acts.append(z if k == last else np.maximum(z, 0.0))
+        margin = 1.0 - self.y * acts[-1][:, 0]
+        alpha = problem.alpha
+        penalty = sum(float((W * W).sum() + (b * b).sum()) for W, b in zip(Ws, bs))
+        loss = float(np.maximum(margin, 0.0).sum()) / n + alpha * penalty
+        delta = np.where(margin > 0.0, -self.y / n, 0.0)[:, None]  # ∂loss/∂score
+        lr = problem.learning_rate
+        for k in range(last, -1, -1):
+            gW, gb = delta.T @ acts[k], delta.sum(axis=0)
+            if k:  # back through the weights (before their update), then the ReLU
+                delta = (delta @ Ws[k]) * (zs[k - 1] > 0.0)
+            Ws[k] -= lr * (gW + 2.0 * alpha * Ws[k])
+            bs[k] -= lr * (gb + 2.0 * alpha * bs[k])
+        return loss
+
+    def parameters(self) -> list[float]:
+        return _flat([W.tolist() for W in self.W], [b.tolist() for b in self.b])
+
+
+class TorchTensorMoons:
+    """PyTorch as it is meant to be used: float64 tensors over the whole batch, autograd."""
+
+    name = "PyTorch tensors"
+
+    def __init__(self, problem: MoonsProblem) -> None:
+        import torch
+
+        torch.set_num_threads(1)
+        self.torch = torch
+        self.problem = problem
+        f64 = torch.float64
+        self.X = torch.tensor(problem.points, dtype=f64)
+        self.y = torch.tensor(problem.labels, dtype=f64)
+        self.W = [torch.tensor(lw, dtype=f64, requires_grad=True) for lw in problem.weights]
+        self.b = [torch.tensor(lb, dtype=f64, requires_grad=True) for lb in problem.biases]
+
+    def step(self) -> float:
+        torch, problem = self.torch, self.problem
+        a, last = self.X, len(self.W) - 1
+        for k, (W, b) in enumerate(zip(self.W, self.b)):
+            z = a @ W.T + b
+            a = z if k == last else torch.relu(z)
+        data_loss = torch.relu(1.0 - self.y * a[:, 0]).mean()
+        params = [*self.W, *self.b]
+        loss = data_loss + problem.alpha * sum((p * p).sum() for p in params)
+        for p in params:
+            p.grad = None
+        loss.backward()
+        with torch.no_grad():
+            for p in params:
+                p -= problem.learning_rate * p.grad
+        return float(loss.item())
+
+    def parameters(self) -> list[float]:
+        return _flat([W.tolist() for W in self.W], [b.tolist() for b in self.b])
+
+
 class AgreementError(AssertionError):
     """Contenders that should compute the same numbers did not."""
 

@@ -196,6 +196,10 @@ def moons(sizes: Sizes, report: Report) -> None:
     else:
         say("(torch is not installed: pip install torch==2.13.0; left out)")
     runners.append(c.FloatMoons(problem))
+    if available("numpy"):  # the array bound: the whole batch at once
+        runners.append(c.NumpyMoons(problem))
+    if available("torch"):
+        runners.append(c.TorchTensorMoons(problem))
     if report.before is not None:
         runners.append(BeforeMoons(report.before, sizes.points, list(sizes.layers)))  # type: ignore[arg-type]
     names = [r.name for r in runners]

@@ -119,6 +119,18 @@ def test_pytorch_scalars_train_alike() -> None:
     run_in_lockstep([c.TinygradMoons(problem), c.TorchMoons(problem)], steps=2)
 
 
+def test_numpy_over_the_batch_trains_alike() -> None:
+    pytest.importorskip("numpy")
+    problem = c.moons_problem(**TINY)
+    run_in_lockstep([c.TinygradMoons(problem), c.NumpyMoons(problem)])
+
+
+def test_pytorch_tensors_over_the_batch_train_alike() -> None:
+    pytest.importorskip("torch")
+    problem = c.moons_problem(**TINY)
+    run_in_lockstep([c.TinygradMoons(problem), c.TorchTensorMoons(problem)])
+
+
 def test_elementwise_graph_same_in_micrograd_and_tinygrad_bp() -> None:
     pytest.importorskip("micrograd")
     from micrograd.engine import Value as MValue
