@@ -38,8 +38,6 @@ class CheckedOp(Protocol):
 
     name: str
     rule: Callable[..., Any]
-    least: int
-    most: int
 
 
 LABEL_LIMIT = 80  # a label longer than this is cut (Graphviz refuses labels past 16 KiB)

@@ -84,12 +84,7 @@ def weighted_sums(
         )
     outs = []
     for j, (w, b) in enumerate(zip(weights, biases)):
-        if len(w) != len(x):  # weighted_sum's check, once per row
-            raise ValueError(
-                f"weighted_sum: expected one weight per input, got {len(w)} weights and "
-                f"{len(x)} inputs"
-            )
-        out = weighted_sum_op(*w, *x, b)
+        out = weighted_sum(w, x, b)
         if labels is not None:
             out.label = labels[j][0]
         if activation is not None:
