@@ -7,9 +7,9 @@ after under the same load. Two versions of one package cannot share a
 process, so this module is also the worker: started as
 ``python benchmarks/before.py DIR``, it imports DIR's own ``benchmarks``,
 ``nn`` and ``tinygrad_bp`` and answers one JSON request a line on standard
-input. Each timed request is timed in the worker, by the same rule as
-run.py's ``timed`` (garbage of earlier runs collected first; with the
-collector on, one collection right after the run counted with it).
+input. Each timed request is timed in the worker by ``timed`` below, the
+one rule every contender of run.py is timed by (run.py imports it from
+here: this module imports no version of the package at the top).
 """
 
 from __future__ import annotations
@@ -20,6 +20,7 @@ import subprocess
 import sys
 import time
 import tracemalloc
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -73,10 +74,19 @@ class BeforeMoons:
         return [float(p) for p in self.before.ask({"what": "parameters"})]
 
 
-# -- the worker -----------------------------------------------------------------------
+# -- timing, and the worker ---------------------------------------------------------
 
 
-def _timed(run: Any, mode: str) -> tuple[float, Any]:
+def timed(run: Callable[[], Any], mode: str) -> tuple[float, Any]:
+    """Seconds ``run`` takes; with the collector on, collecting its garbage too.
+
+    Garbage of earlier runs is collected first, untimed. A graph with
+    reference cycles (micrograd's closures point back at their node) is not
+    freed when the run returns but by the collector, later, at about the
+    cost of the run itself; an acyclic graph is freed on return. Either way
+    a training loop pays for it every step, so "GC on" counts it: one
+    collection right after the run, timed with it.
+    """
     gc.collect()
     if mode == "off":
         gc.disable()
@@ -85,9 +95,10 @@ def _timed(run: Any, mode: str) -> tuple[float, Any]:
         result = run()
         if mode == "on":
             gc.collect()
-        return time.perf_counter() - start, result
+        seconds = time.perf_counter() - start
     finally:
         gc.enable()
+    return seconds, result
 
 
 def _serve(tree: str) -> None:
@@ -106,7 +117,7 @@ def _serve(tree: str) -> None:
             state["moons"] = contenders.TinygradMoons(problem)
             return None
         if what == "step":
-            return _timed(state["moons"].step, request["mode"])
+            return timed(state["moons"].step, request["mode"])
         if what == "parameters":
             return state["moons"].parameters()
         if what == "elementwise":
@@ -119,7 +130,7 @@ def _serve(tree: str) -> None:
                 root.backward()
                 return root.data, [float(v.grad) for v in (*h0, *w)]
 
-            return _timed(run, request["mode"])
+            return timed(run, request["mode"])
         if what == "elementwise bytes":
             value = tinygrad_bp.Value
             gc.collect()

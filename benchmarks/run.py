@@ -37,7 +37,7 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from benchmarks import contenders as c  # noqa: E402
-from benchmarks.before import Before, BeforeMoons  # noqa: E402
+from benchmarks.before import Before, BeforeMoons, timed  # noqa: E402
 from tinygrad_bp import Value, __version__  # noqa: E402
 from tinygrad_bp.tracing.tracer import forget_compiled  # noqa: E402
 
@@ -62,30 +62,6 @@ QUICK = Sizes(12, (2, 4, 4, 1), 2, 20, 10, 20_000, 2_000, 100)
 
 def say(text: str = "") -> None:
     print(text, flush=True)
-
-
-def timed(run: Callable[[], Any], mode: str) -> tuple[float, Any]:
-    """Seconds ``run`` takes; with the collector on, collecting its garbage too.
-
-    Garbage of earlier runs is collected first, untimed. A graph with
-    reference cycles (micrograd's closures point back at their node) is not
-    freed when the run returns but by the collector, later, at about the
-    cost of the run itself; an acyclic graph is freed on return. Either way
-    a training loop pays for it every step, so "GC on" counts it: one
-    collection right after the run, timed with it.
-    """
-    gc.collect()
-    if mode == "off":
-        gc.disable()
-    try:
-        start = time.perf_counter()
-        result = run()
-        if mode == "on":
-            gc.collect()
-        seconds = time.perf_counter() - start
-    finally:
-        gc.enable()
-    return seconds, result
 
 
 def rotated(items: list[Any], k: int) -> list[Any]:
