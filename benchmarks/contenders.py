@@ -171,6 +171,31 @@ class TracedMoons:
         return [p.data for p in self.params]
 
 
+class BatchedMoons(TracedMoons):
+    """tinygrad_bp's batched trace: the same traced graph run over all the points at once.
+
+    One point's graph traced as TracedMoons traces it, its code generated
+    for arrays (``Traced.batched``): the nets of a layer one matrix product,
+    the ReLUs one operation on the layer's matrix.
+    """
+
+    name = "tinygrad_bp batched trace"
+
+    def __init__(self, problem: MoonsProblem) -> None:
+        super().__init__(problem)
+        self.batched = self.traced.batched
+
+    def step(self) -> float:
+        params = self.params
+        for p in params:
+            p.grad = 0.0
+        loss = self.batched(self.examples, mean=True)
+        lr = self.problem.learning_rate
+        for p in params:
+            p.data -= lr * p.grad
+        return loss
+
+
 class MicrogradMoons:
     """micrograd 0.1.0's own MLP and Value, the same loss written with its ops."""
 
@@ -556,3 +581,231 @@ def article_floats(updates: int) -> float:
     o1 = _sigmoid(w5 * h1 + w6 * h2 + b2)
     o2 = _sigmoid(w7 * h1 + w8 * h2 + b2)
     return 0.5 * (t1 - o1) ** 2 + 0.5 * (t2 - o2) ** 2
+
+
+# -- an epoch of the digits ----------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class DigitsProblem:
+    """The digits' training split in fixed minibatches, starting weights, SGD."""
+
+    batches: list[tuple[list[list[float]], list[int]]]
+    weights: Weights
+    biases: Biases
+    learning_rate: float = 0.1
+    alpha: float = 1e-4  # the weight of Σp², as nn.SoftmaxLoss adds it
+
+
+def digits_problem(
+    sizes: Sequence[int] = (64, 32, 10),
+    batch_size: int = 32,
+    limit: int | None = None,
+    seed: int = 0,
+) -> DigitsProblem:
+    """nn's digits (scaled to [0, 1]), the first ``limit`` training points, in order."""
+    from nn import load_digits, train_test_split
+
+    X, y, _, _ = train_test_split(*load_digits())
+    X, y = X[:limit], y[:limit]
+    rng = random.Random(seed)
+    weights: Weights = []
+    biases: Biases = []
+    for nin, nout in zip(sizes, sizes[1:]):  # uniform, scaled by 1/√nin as PyTorch's Linear
+        bound = 1.0 / math.sqrt(nin)
+        weights.append([[rng.uniform(-bound, bound) for _ in range(nin)] for _ in range(nout)])
+        biases.append([rng.uniform(-bound, bound) for _ in range(nout)])
+    batches = [
+        ([list(x) for x in X[k : k + batch_size]], list(y[k : k + batch_size]))
+        for k in range(0, len(X), batch_size)
+    ]
+    return DigitsProblem(batches, weights, biases)
+
+
+class DigitsContender(Protocol):
+    name: str
+
+    def epoch(self, batches: int | None = None) -> list[float]:
+        """SGD over the first ``batches`` minibatches (all by default); each one's loss."""
+        ...
+
+
+class TinygradDigits:
+    """tinygrad_bp on the digits: interpreted, traced per example, or the batched trace."""
+
+    def __init__(self, problem: DigitsProblem, mode: str) -> None:
+        from nn import SoftmaxLoss
+
+        self.problem, self.mode = problem, mode
+        self.name = {
+            "interpreted": "tinygrad_bp",
+            "traced": "tinygrad_bp traced",
+            "batched": "tinygrad_bp batched trace",
+        }[mode]
+        self.model = MLP.from_weights(problem.weights, problem.biases, "relu", None)
+        self.params = self.model.parameters()
+        self.loss = SoftmaxLoss(problem.alpha)
+        if mode != "interpreted":
+            self.traced = self.trace()
+
+    def trace(self) -> Traced:
+        x, label = self.problem.batches[0][0][0], self.problem.batches[0][1][0]
+        return trace(
+            lambda x, y: self.loss.term(self.model, x, y),
+            x,
+            label,
+            penalty=self.loss.penalty(self.model),
+            max_size=None,
+        )
+
+    def epoch(self, batches: int | None = None) -> list[float]:
+        losses = []
+        lr = self.problem.learning_rate
+        run = None
+        if self.mode != "interpreted":
+            run = self.traced.batched if self.mode == "batched" else self.traced
+        for X, y in self.problem.batches[:batches]:
+            for p in self.params:
+                p.grad = 0.0
+            if run is None:
+                loss, _ = self.loss(self.model, X, y)
+                loss.backward()
+                losses.append(loss.data)
+            else:
+                losses.append(run(list(zip(X, y)), mean=True))
+            for p in self.params:
+                p.data -= lr * p.grad
+        return losses
+
+
+class NumpyDigits:
+    """The digits epoch written by hand in NumPy: the array bound."""
+
+    name = "NumPy by hand"
+
+    def __init__(self, problem: DigitsProblem) -> None:
+        import numpy as np
+
+        self.np, self.problem = np, problem
+        self.W = [np.array(lw) for lw in problem.weights]
+        self.b = [np.array(lb) for lb in problem.biases]
+        self.data = [(np.array(X), np.array(y)) for X, y in problem.batches]
+
+    def epoch(self, batches: int | None = None) -> list[float]:
+        np, problem, Ws, bs = self.np, self.problem, self.W, self.b
+        alpha, lr, losses = problem.alpha, problem.learning_rate, []
+        for X, y in self.data[:batches]:
+            n, last = len(y), len(Ws) - 1
+            acts, zs = [X], []
+            for k, (W, b) in enumerate(zip(Ws, bs)):
+                z = acts[-1] @ W.T + b
+                zs.append(z)
+                acts.append(z if k == last else np.maximum(z, 0.0))
+            z = acts[-1]
+            top = z.max(axis=1, keepdims=True)
+            e = np.exp(z - top)
+            s = e.sum(axis=1, keepdims=True)
+            rows = np.arange(n)
+            ce = (top[:, 0] + np.log(s[:, 0]) - z[rows, y]).sum() / n
+            penalty = sum(float((W * W).sum() + (b * b).sum()) for W, b in zip(Ws, bs))
+            losses.append(float(ce) + alpha * penalty)
+            delta = e / s
+            delta[rows, y] -= 1.0
+            delta /= n
+            for k in range(last, -1, -1):
+                gW, gb = delta.T @ acts[k], delta.sum(axis=0)
+                if k:
+                    delta = (delta @ Ws[k]) * (zs[k - 1] > 0.0)
+                Ws[k] -= lr * (gW + 2.0 * alpha * Ws[k])
+                bs[k] -= lr * (gb + 2.0 * alpha * bs[k])
+        return losses
+
+
+class TorchDigits:
+    """PyTorch float64 tensors over each minibatch (one thread), autograd, cross_entropy."""
+
+    name = "PyTorch tensors"
+
+    def __init__(self, problem: DigitsProblem) -> None:
+        import torch
+
+        torch.set_num_threads(1)
+        self.torch, self.problem = torch, problem
+        f64 = torch.float64
+        self.W = [torch.tensor(lw, dtype=f64, requires_grad=True) for lw in problem.weights]
+        self.b = [torch.tensor(lb, dtype=f64, requires_grad=True) for lb in problem.biases]
+        self.data = [(torch.tensor(X, dtype=f64), torch.tensor(y)) for X, y in problem.batches]
+
+    def epoch(self, batches: int | None = None) -> list[float]:
+        torch, problem, losses = self.torch, self.problem, []
+        params = [*self.W, *self.b]
+        for X, y in self.data[:batches]:
+            a, last = X, len(self.W) - 1
+            for k, (W, b) in enumerate(zip(self.W, self.b)):
+                z = a @ W.T + b
+                a = z if k == last else torch.relu(z)
+            loss = torch.nn.functional.cross_entropy(a, y)
+            loss = loss + problem.alpha * sum((p * p).sum() for p in params)
+            for p in params:
+                p.grad = None
+            loss.backward()
+            with torch.no_grad():
+                for p in params:
+                    p -= problem.learning_rate * p.grad
+            losses.append(float(loss.item()))
+        return losses
+
+
+class MicrogradDigits:
+    """micrograd 0.1.0: its Value, its Neuron's way (a sum of products), exp and log as
+    closures written as its own ops are; too slow for an epoch, so timed on a few batches."""
+
+    name = "micrograd"
+
+    def __init__(self, problem: DigitsProblem) -> None:
+        from micrograd.engine import Value as MValue
+
+        self.V, self.problem = MValue, problem
+        self.W = [[[MValue(w) for w in row] for row in lw] for lw in problem.weights]
+        self.b = [[MValue(b) for b in lb] for lb in problem.biases]
+        self.params = [
+            p for lw, lb in zip(self.W, self.b) for row, b in zip(lw, lb) for p in (*row, b)
+        ]
+
+    def _op(self, x: Any, value: float, slope: float) -> Any:
+        out = self.V(value, (x,), "f")
+
+        def _backward() -> None:
+            x.grad += slope * out.grad
+
+        out._backward = _backward
+        return out
+
+    def epoch(self, batches: int | None = None) -> list[float]:
+        import sys
+
+        # micrograd's backward() recurses once per node of the longest path: the penalty's
+        # sum of 2,410 squares and the batch's sum make one of about 2,500.
+        sys.setrecursionlimit(max(sys.getrecursionlimit(), 10_000))
+        problem, losses = self.problem, []
+        last = len(self.W) - 1
+        for X, y in problem.batches[:batches]:
+            terms = []
+            for x, label in zip(X, y):
+                a: list[Any] = list(x)
+                for k, (lw, lb) in enumerate(zip(self.W, self.b)):
+                    z = [sum((w * xi for w, xi in zip(row, a)), b) for row, b in zip(lw, lb)]
+                    a = z if k == last else [zi.relu() for zi in z]
+                top = max(zi.data for zi in a)
+                exps = [self._op(zi, math.exp(zi.data - top), math.exp(zi.data - top)) for zi in a]
+                s = sum(exps[1:], exps[0])
+                terms.append(self._op(s, math.log(s.data), 1.0 / s.data) - a[label] + top)
+            loss = sum(terms[1:], terms[0]) * (1.0 / len(terms))
+            loss = loss + problem.alpha * sum((p * p for p in self.params), self.V(0.0))
+            for p in self.params:
+                p.grad = 0.0
+            loss.backward()
+            for p in self.params:
+                p.data -= problem.learning_rate * p.grad
+            losses.append(loss.data)
+        return losses

@@ -330,6 +330,7 @@ def fit(
     schedule: Callable[[int], float] | None = None,
     progress: bool = False,
     trace: bool | None = None,
+    batched: bool = True,
 ) -> History:
     """Full-batch training: ``steps`` times forward, backward, update.
 
@@ -348,8 +349,11 @@ def fit(
 
     With a loss that splits per example (an ``ExampleLoss``, as
     ``svm_loss``), one example's graph can be traced once and every step
-    run as generated code over all the points, with the same numbers, to
-    the last bit, as ``trace=False``, which builds and walks the whole
+    run as generated code over all the points: with ``batched=True`` (the
+    default, where NumPy is installed) over the whole batch at once
+    (``Traced.batched``: the same numbers as the engine's to about 1e-15
+    relative), with ``batched=False`` point by point, with the same numbers,
+    to the last bit, as ``trace=False``, which builds and walks the whole
     batch's graph on every step. ``trace=None`` (the default) traces when
     it pays (``trace_pays``: points × steps against the compile) and the
     graph is within ``MAX_SIZE``, saying why not in ``History.note``;
@@ -373,7 +377,7 @@ def fit(
         loss_fn.check(X, y)
         history.note = "" if trace else _why_not_trace(len(model.parameters()), len(X), steps)
         if not history.note:  # one point's graph, walked; its code is written when first run
-            traced = _PerExample(loss_fn, model, X, y, MAX_SIZE if trace else None)
+            traced = _PerExample(loss_fn, model, X, y, MAX_SIZE if trace else None, batched)
             size = traced.traced.size
             history.note = "" if trace else _why_not_trace(size, len(X), steps)
             traced = None if history.note else traced
@@ -433,7 +437,12 @@ def _why_not_trace(size: int, points: int, steps: int) -> str:
 
 
 class _PerExample:
-    """An ``ExampleLoss`` traced for one example and run over the whole data."""
+    """An ``ExampleLoss`` traced for one example and run over the whole data.
+
+    With ``batched`` (and NumPy installed) every run goes over the batch at
+    once (``Traced.batched``); otherwise it loops over the examples in the
+    generated code.
+    """
 
     def __init__(
         self,
@@ -442,11 +451,13 @@ class _PerExample:
         X: Points,
         y: Sequence[int],
         max_size: int | None = MAX_SIZE,
+        batched: bool = True,
     ) -> None:
         self.loss_fn, self.model = loss_fn, model
         self.examples = list(zip(X, y))
         self.labels = y
         self.max_size = max_size
+        self.batched = batched and numpy_available()
         self.traced = self._trace()
 
     def _trace(self) -> Traced:
@@ -469,8 +480,19 @@ class _PerExample:
         now = self.model.parameters()
         if len(now) != len(self.parameters) or any(map(is_not, now, self.parameters)):
             self.traced = self._trace()  # a parameter replaced: the old trace reads the old one
-        loss = self.traced(examples, mean=True)
-        return loss, accuracy(self.traced.outputs, [label for _, label in examples])
+        run = self.traced.batched if self.batched else self.traced
+        loss = run(examples, mean=True)
+        self.outputs = run.outputs
+        return loss, accuracy(self.outputs, [label for _, label in examples])
+
+
+def numpy_available() -> bool:
+    """Whether NumPy can be imported: the batched trace needs it, the per-example one does not."""
+    try:
+        import numpy  # noqa: F401
+    except ImportError:
+        return False
+    return True
 
 
 def _progress_bar(steps: int) -> Any:
@@ -513,6 +535,7 @@ def fit_batches(
     test: tuple[Points, Sequence[int]] | None = None,
     progress: bool = False,
     trace: bool = True,
+    batched: bool = True,
 ) -> EpochHistory:
     """Minibatch training: each epoch shuffles the points (seeded) and updates once per batch.
 
@@ -521,8 +544,10 @@ def fit_batches(
     ``fit`` makes one update per pass over the data; here a pass makes
     ⌈n / batch_size⌉, which is what a dataset of a thousand points or more
     needs. With ``trace=True`` one example's graph is traced once and each
-    batch runs through the generated code (the same numbers as the
-    engine's, to the bit); ``trace=False`` builds each batch's graph.
+    batch runs through the generated code, over the whole batch at once
+    with ``batched=True`` (NumPy; the engine's numbers to about 1e-15
+    relative), or point by point (the same numbers as the engine's, to the
+    bit); ``trace=False`` builds each batch's graph.
     ``test``: points and labels scored after every epoch. Ctrl-C stops
     between two updates with TrainingInterrupted.
 
@@ -545,7 +570,7 @@ def fit_batches(
     loss_fn.check(X, y)
     rng = random.Random(seed)
     examples = list(zip(X, y))
-    traced = _PerExample(loss_fn, model, X, y, None) if trace else None
+    traced = _PerExample(loss_fn, model, X, y, None, batched) if trace else None
     history = EpochHistory(traced=traced is not None)
     batches = math.ceil(len(examples) / batch_size)
     bar = _progress_bar(epochs * batches) if progress else None
@@ -607,7 +632,7 @@ def evaluate(
         params = model.parameters()
         kept = [p.grad for p in params]
         traced.run(list(zip(X, y)))
-        rows = [list(o) for o in traced.traced.outputs]
+        rows = [list(o) for o in traced.outputs]
         for p, g in zip(params, kept):
             p.grad = g
     else:

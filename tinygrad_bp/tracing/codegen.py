@@ -102,7 +102,7 @@ def _binds_tighter_than_times(expression: str) -> bool:
     return isinstance(tree, (ast.Name, ast.Constant, ast.Call, ast.UnaryOp, ast.Subscript))
 
 
-def _times(d: str, g: str) -> str:
+def times(d: str, g: str) -> str:
     """Source for d · g, as the engine multiplies: 1 · g is g, -1 · g is -g exactly."""
     if g == "1.0":
         return d
@@ -303,7 +303,7 @@ class Backward:
             written = template.grad_code(k, step.args, step.name, g) if template else None
             if written is None:
                 d = local[k] if local is not None else step.locals[k]
-                written = _times(d, g)
+                written = times(d, g)
             self.add(parent, written, block)
         if block:
             # Nothing flows back through a net whose gradient is 0: adding 0 · d, d finite

@@ -109,7 +109,7 @@ def loop_target(t: Traced, writer: Writer) -> str:
             inner = ", ".join(writer.name_of[v] for v in item)
             parts.append(f"({inner}{',' if len(item) == 1 else ''})")
     if len(parts) == 1 and parts[0].startswith("("):
-        return parts[0][1:-1].rstrip(",") or "()"
+        return parts[0][1:-1] or "()"  # a list of one keeps its comma: "x1," unpacks it
     return ", ".join(parts)
 
 
@@ -250,9 +250,15 @@ def forget_compiled() -> None:
 
 
 def compile_function(
-    source: str, name: str, rules: dict[str, Callable[..., Any]]
+    source: str,
+    name: str,
+    rules: dict[str, Callable[..., Any]],
+    builtins: dict[str, Any] | None = None,
 ) -> Callable[..., Any]:
-    """Compile source that ``Writer`` generated; the namespace holds only what it calls."""
+    """Compile source that ``Writer`` generated; the namespace holds only what it calls.
+
+    ``builtins``: more of Python's built-in names the code may use.
+    """
     code = _compiled.get(source)
     if code is None:
         code = compile(source, f"<trace {name}>", "exec")
@@ -260,7 +266,7 @@ def compile_function(
             _compiled.clear()
         _compiled[source] = code
     namespace: dict[str, Any] = {
-        "__builtins__": {"range": range, "zip": zip, "reversed": reversed},
+        "__builtins__": {"range": range, "zip": zip, "reversed": reversed, **(builtins or {})},
         **FUNCTIONS,
         **rules,
     }

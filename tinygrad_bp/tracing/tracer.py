@@ -56,13 +56,16 @@ from __future__ import annotations
 
 import inspect
 from collections.abc import Callable, Iterable, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .. import checks, grad_mode
 from ..checks import positive_lr
 from ..value import Operand, Value, walk
 from .codegen import TraceError, graph_nodes, identifier
 from .compiled import MAX_SIZE, bounded, forget_compiled, pass_function, sgd_function
+
+if TYPE_CHECKING:  # type hints only: the batched code is imported when first asked for
+    from .batched import Batched
 
 __all__ = ["trace", "Traced", "TraceError", "forget_compiled", "MAX_SIZE"]
 
@@ -124,6 +127,7 @@ class Traced:
         self.fn_name = fn_name
         self._generated: tuple[str, Callable[..., Any]] | None = None  # made when first needed
         self._sgd: dict[tuple[tuple[Value, ...], bool], tuple[str, Callable[..., Any]]] = {}
+        self._batched: Batched | None = None
 
     # -- the structure, to tell whether the graph changed
     @staticmethod
@@ -161,6 +165,19 @@ class Traced:
         if self._generated is None:
             self._generated = pass_function(self)
         return self._generated
+
+    @property
+    def batched(self) -> Batched:
+        """This trace run over a whole batch at once with NumPy (``batched.py``), made once.
+
+        Called as the trace is called, with the same result to about 1e-15
+        relative; ``batched.source`` is its code. Needs NumPy.
+        """
+        if self._batched is None:
+            from .batched import Batched  # here: NumPy is imported only when asked for
+
+            self._batched = Batched(self)
+        return self._batched
 
     # -- the SGD loop
     def sgd_source(self, parameters: Sequence[Value]) -> str:
