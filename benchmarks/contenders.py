@@ -681,7 +681,7 @@ class TinygradDigits:
 class NumpyDigits:
     """The digits epoch written by hand in NumPy: the array bound."""
 
-    name = "NumPy by hand"
+    name = "NumPy (hand-written)"
 
     def __init__(self, problem: DigitsProblem) -> None:
         import numpy as np

@@ -232,7 +232,7 @@ def moons(sizes: Sizes, report: Report) -> None:
             )
     report.target("moons step: tinygrad_bp traced ÷ hand-written floats (GC on)", traced, "≤", 0.5)
     batched = "tinygrad_bp batched trace"
-    for peer, op, goal in (("NumPy by hand", "≤", 2.0), ("PyTorch tensors", "<", 1.0)):
+    for peer, op, goal in (("NumPy (hand-written)", "≤", 2.0), ("PyTorch tensors", "<", 1.0)):
         if batched in names and peer in names:
             ratio = ratios[batched, "on"] / ratios[peer, "on"]
             report.target(f"moons step: {batched} ÷ {peer} (GC on)", ratio, op, goal)
