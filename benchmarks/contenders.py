@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import math
 import random
+import sys
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from operator import mul
@@ -148,6 +149,7 @@ class TracedMoons:
         self.params = self.model.parameters()
         self.examples = list(zip(problem.points, problem.labels))
         self.traced = self.trace()
+        self.run: Callable[..., float] = self.traced  # what a step calls
 
     def trace(self) -> Traced:
         """Trace one point's term, generate its code and compile it."""
@@ -161,7 +163,7 @@ class TracedMoons:
         params = self.params
         for p in params:
             p.grad = 0.0
-        loss = self.traced(self.examples, mean=True)
+        loss = self.run(self.examples, mean=True)
         lr = self.problem.learning_rate
         for p in params:
             p.data -= lr * p.grad
@@ -183,17 +185,7 @@ class BatchedMoons(TracedMoons):
 
     def __init__(self, problem: MoonsProblem) -> None:
         super().__init__(problem)
-        self.batched = self.traced.batched
-
-    def step(self) -> float:
-        params = self.params
-        for p in params:
-            p.grad = 0.0
-        loss = self.batched(self.examples, mean=True)
-        lr = self.problem.learning_rate
-        for p in params:
-            p.data -= lr * p.grad
-        return loss
+        self.run = self.traced.batched
 
 
 class MicrogradMoons:
@@ -416,23 +408,33 @@ class TorchTensorMoons:
 
     def step(self) -> float:
         torch, problem = self.torch, self.problem
-        a, last = self.X, len(self.W) - 1
-        for k, (W, b) in enumerate(zip(self.W, self.b)):
-            z = a @ W.T + b
-            a = z if k == last else torch.relu(z)
+        a = torch_scores(torch, self.X, self.W, self.b)
         data_loss = torch.relu(1.0 - self.y * a[:, 0]).mean()
-        params = [*self.W, *self.b]
-        loss = data_loss + problem.alpha * sum((p * p).sum() for p in params)
-        for p in params:
-            p.grad = None
-        loss.backward()
-        with torch.no_grad():
-            for p in params:
-                p -= problem.learning_rate * p.grad
-        return float(loss.item())
+        return torch_sgd(torch, data_loss, [*self.W, *self.b], problem.alpha, problem.learning_rate)
 
     def parameters(self) -> list[float]:
         return _flat([W.tolist() for W in self.W], [b.tolist() for b in self.b])
+
+
+def torch_scores(torch: Any, x: Any, Ws: Sequence[Any], bs: Sequence[Any]) -> Any:
+    """The MLP's scores over the batch: ReLU layers, a linear last one."""
+    last = len(Ws) - 1
+    for k, (W, b) in enumerate(zip(Ws, bs)):
+        z = x @ W.T + b
+        x = z if k == last else torch.relu(z)
+    return x
+
+
+def torch_sgd(torch: Any, data_loss: Any, params: Sequence[Any], alpha: float, lr: float) -> float:
+    """Add alpha·Σp², backpropagate, take one SGD step; the loss before it."""
+    loss = data_loss + alpha * sum((p * p).sum() for p in params)
+    for p in params:
+        p.grad = None
+    loss.backward()
+    with torch.no_grad():
+        for p in params:
+            p -= lr * p.grad
+    return float(loss.item())
 
 
 class AgreementError(AssertionError):
@@ -740,19 +742,9 @@ class TorchDigits:
         torch, problem, losses = self.torch, self.problem, []
         params = [*self.W, *self.b]
         for X, y in self.data[:batches]:
-            a, last = X, len(self.W) - 1
-            for k, (W, b) in enumerate(zip(self.W, self.b)):
-                z = a @ W.T + b
-                a = z if k == last else torch.relu(z)
-            loss = torch.nn.functional.cross_entropy(a, y)
-            loss = loss + problem.alpha * sum((p * p).sum() for p in params)
-            for p in params:
-                p.grad = None
-            loss.backward()
-            with torch.no_grad():
-                for p in params:
-                    p -= problem.learning_rate * p.grad
-            losses.append(float(loss.item()))
+            scores = torch_scores(torch, X, self.W, self.b)
+            loss = torch.nn.functional.cross_entropy(scores, y)
+            losses.append(torch_sgd(torch, loss, params, problem.alpha, problem.learning_rate))
         return losses
 
 
@@ -782,11 +774,16 @@ class MicrogradDigits:
         return out
 
     def epoch(self, batches: int | None = None) -> list[float]:
-        import sys
-
         # micrograd's backward() recurses once per node of the longest path: the penalty's
         # sum of 2,410 squares and the batch's sum make one of about 2,500.
-        sys.setrecursionlimit(max(sys.getrecursionlimit(), 10_000))
+        limit = sys.getrecursionlimit()
+        sys.setrecursionlimit(max(limit, 10_000))
+        try:
+            return self._epoch(batches)
+        finally:
+            sys.setrecursionlimit(limit)
+
+    def _epoch(self, batches: int | None) -> list[float]:
         problem, losses = self.problem, []
         last = len(self.W) - 1
         for X, y in problem.batches[:batches]:

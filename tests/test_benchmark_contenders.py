@@ -131,6 +131,31 @@ def test_pytorch_tensors_over_the_batch_train_alike() -> None:
     run_in_lockstep([c.TinygradMoons(problem), c.TorchTensorMoons(problem)])
 
 
+def test_the_batched_trace_trains_alike() -> None:
+    problem = c.moons_problem(**TINY)
+    run_in_lockstep([c.TinygradMoons(problem), c.BatchedMoons(problem)])
+
+
+def digits_losses(contender: Any, batches: int = 2) -> list[float]:
+    return list(contender.epoch(batches))
+
+
+def test_every_digits_contender_gives_the_same_losses() -> None:
+    problem = c.digits_problem(limit=64, batch_size=16)
+    reference = digits_losses(c.TinygradDigits(problem, "interpreted"), 4)
+    assert len(reference) == 4 and reference[-1] < reference[0]  # it learns
+    others = [c.TinygradDigits(problem, "traced"), c.TinygradDigits(problem, "batched")]
+    others.append(c.NumpyDigits(problem))
+    if importlib.util.find_spec("torch") is not None:
+        others.append(c.TorchDigits(problem))
+    for contender in others:
+        for ours, theirs in zip(reference, digits_losses(contender, 4)):
+            assert theirs == pytest.approx(ours, rel=1e-12), contender.name
+    if importlib.util.find_spec("micrograd") is not None:
+        theirs = digits_losses(c.MicrogradDigits(problem), 1)
+        assert theirs[0] == pytest.approx(reference[0], rel=1e-12)
+
+
 def test_elementwise_graph_same_in_micrograd_and_tinygrad_bp() -> None:
     pytest.importorskip("micrograd")
     from micrograd.engine import Value as MValue

@@ -53,8 +53,17 @@ from .arrays import (
     each_rule,
     matrix,
 )
-from .codegen import RESERVED, Backward, TraceError, Writer, called_rules, identifier, times
-from .compiled import compile_function
+from .codegen import (
+    RESERVED,
+    Backward,
+    TraceError,
+    Writer,
+    called_rules,
+    identifier,
+    name_graph,
+    times,
+)
+from .compiled import batch_and_seed, compile_function
 
 if TYPE_CHECKING:  # type hints only: tracer.py imports this module when asked
     from .tracer import Traced
@@ -238,12 +247,7 @@ class BatchWriter:
         self.t = t
         self.plan = plan = _Plan(t)
         self.w = w = Writer(BATCH_RESERVED)
-        for v in t.inputs:
-            w.name(v, "x")
-        for leaf in t.leaves:
-            w.name(leaf, "v")
-        for n in t.order:
-            w.step(n)
+        name_graph(w, t.inputs, t.leaves, t.order)
         for group in [*[g for g in plan.inputs if isinstance(g, Group)], *plan.groups]:
             names = [w.name_of[n] for n in group.nodes]
             if group.kind == "product" and len(names) == 1:  # one net: the matrix is its own
@@ -637,11 +641,8 @@ class Batched:
         self._function = compile_function(self.source, made["name"], made["namespace"], builtins)
 
     def __call__(self, examples: Iterable[Any], *, mean: bool = False) -> float:
-        batch = examples if isinstance(examples, (list, tuple)) else list(examples)
+        batch, seed = batch_and_seed(examples, mean)
         n = len(batch)
-        if n == 0:
-            raise ValueError("no examples: expected at least one")
-        seed = 1.0 / n if mean else 1.0
         try:
             with np.errstate(all="ignore"):
                 terms, penalty, outputs, grad = self._function(self.traced.leaves, batch, seed)

@@ -252,6 +252,18 @@ class Writer:
         return f"{step.name}, ({inner}) = {call}"
 
 
+def name_graph(
+    writer: Writer, inputs: Iterable[Value], leaves: Iterable[Value], order: Iterable[Value]
+) -> None:
+    """Name the example's inputs, the leaves, then every op node (in ``order``) for ``writer``."""
+    for v in inputs:
+        writer.name(v, "x")
+    for leaf in leaves:
+        writer.name(leaf, "v")
+    for n in order:
+        writer.step(n)
+
+
 class Backward:
     """The backward pass's statements, each gradient defined before it is added to."""
 

@@ -15,7 +15,7 @@ assembled here from the pieces ``codegen.py`` writes, for a ``Traced``
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from typing import TYPE_CHECKING, Any
 
 from ..expressions import FUNCTIONS
@@ -31,6 +31,7 @@ from .codegen import (
     gated_nodes,
     identifier,
     indent,
+    name_graph,
     without_dead_stores,
 )
 
@@ -42,12 +43,7 @@ def write_parts(t: Traced, writer: Writer, sgd: Sequence[Value] | None = None) -
     """The pieces of ``t``'s pass; with ``sgd``, only those parameters get gradients."""
     per_example = t.example is not None
     index = {leaf: k for k, leaf in enumerate(t.leaves)}
-    for v in t.inputs:
-        writer.name(v, "x")
-    for leaf in t.leaves:
-        writer.name(leaf, "v")
-    for n in t.order:
-        writer.step(n)
+    name_graph(writer, t.inputs, t.leaves, t.order)
     # Which nodes need a gradient: those that lead to a leaf that wants one.
     wanted = set(sgd) if sgd is not None else set(t.leaves)
     needs: set[Value] = set(wanted)
@@ -97,6 +93,14 @@ def write_parts(t: Traced, writer: Writer, sgd: Sequence[Value] | None = None) -
         penalty += pb.lines
         defined = defined | pb.defined
     return Parts(loads, body, penalty, defined, index)
+
+
+def batch_and_seed(examples: Iterable[Any], mean: bool) -> tuple[Sequence[Any], float]:
+    """The examples as a sequence, and the seed of each one's term: 1, or 1/n for the mean."""
+    batch = examples if isinstance(examples, (list, tuple)) else list(examples)
+    if not batch:
+        raise ValueError("no examples: expected at least one")
+    return batch, 1.0 / len(batch) if mean else 1.0
 
 
 def loop_target(t: Traced, writer: Writer) -> str:

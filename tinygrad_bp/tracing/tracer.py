@@ -62,7 +62,14 @@ from .. import checks, grad_mode
 from ..checks import positive_lr
 from ..value import Operand, Value, walk
 from .codegen import TraceError, graph_nodes, identifier
-from .compiled import MAX_SIZE, bounded, forget_compiled, pass_function, sgd_function
+from .compiled import (
+    MAX_SIZE,
+    batch_and_seed,
+    bounded,
+    forget_compiled,
+    pass_function,
+    sgd_function,
+)
 
 if TYPE_CHECKING:  # type hints only: the batched code is imported when first asked for
     from .batched import Batched
@@ -253,11 +260,8 @@ class Traced:
                 raise
         if examples is None:
             raise TypeError("this trace is of a function: call it with the examples")
-        batch = examples if isinstance(examples, (list, tuple)) else list(examples)
+        batch, seed = batch_and_seed(examples, mean)
         n = len(batch)
-        if n == 0:
-            raise ValueError("no examples: expected at least one")
-        seed = 1.0 / n if mean else 1.0
         try:
             result = self._compiled()[1](self.leaves, batch, seed)
         except (ArithmeticError, ValueError, TypeError):
