@@ -125,6 +125,22 @@ def test_the_digits_mlp() -> None:
     mlp_case(MLP(64, [32, 10], seed=0), SoftmaxLoss(), X[:64], y[:64])
 
 
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    st.lists(st.integers(1, 6), min_size=1, max_size=3),
+    st.sampled_from(["relu", "tanh", "sigmoid", "linear"]),
+    st.sampled_from(["svm", "softmax"]),
+    st.integers(0, 2**16),
+)
+def test_networks_of_any_shape_activation_and_loss(
+    hidden: list[int], activation: str, loss_name: str, seed: int
+) -> None:
+    X, y = make_moons(12, seed=seed, signed=loss_name == "svm")
+    outputs = 1 if loss_name == "svm" else 2
+    model = MLP(2, [*hidden, outputs], activation=activation, seed=seed)
+    mlp_case(model, svm_loss if loss_name == "svm" else SoftmaxLoss(), X, y)
+
+
 def test_a_shared_bias_and_tanh_layers() -> None:
     from nn.module import Layer
 
@@ -230,6 +246,15 @@ def test_a_weight_read_by_each_example_sums_its_gradient_over_the_batch() -> Non
     )
     assert_close(run(traced.batched, [w, b, scale], batch), expect)
     assert isinstance(traced, Traced)
+
+
+def test_a_leaf_as_the_penalty_an_input_as_the_root_and_an_output_of_the_parameters() -> None:
+    w, c = Value(2.0, "w"), Value(0.5, "c")
+    traced = trace(lambda x: (x, w * 3.0), 1.0, penalty=c)
+    batch = [1.0, 4.0]
+    assert run(traced.batched, [w, c], batch) == (5.0 + 0.5, [0.0, 1.0])
+    assert traced.batched.outputs == [6.0, 6.0]
+    assert_close(run(traced, [w, c], batch), run(traced.batched, [w, c], batch))
 
 
 def test_fit_without_numpy_runs_point_by_point(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -555,6 +555,7 @@ class BatchWriter:
         root = t.root
         terms = self.value_column(root)
         outputs = [self.value_column(r) for r in t.roots[1:]]
+        pen = self.ref(t.penalty, False) if t.penalty is not None else "0.0"
         # The seeds: each example's term weighs seed; the penalty once.
         if root in self.needs and root in plan.batched:
             self.add(root, "full(B, seed)", "col")
@@ -597,7 +598,6 @@ class BatchWriter:
             grads = ", ".join(g for _, g in leaves_by_name)
             lines.append("# The gradients of the leaves read by name")
             lines.append(f"grad[{places}] += array([{grads}])")
-        pen = w.name_of[t.penalty] if t.penalty is not None else "0.0"
         out = f"[{', '.join(outputs)}]"
         lines.append(f"return {terms}, {pen}, {out}, grad")
         name = w.reserve(identifier(t.fn_name or w.name_of[root], "root") + "_batch")
@@ -611,7 +611,7 @@ class BatchWriter:
         if node in self.plan.lane:
             group, i = self.plan.lane[node]
             return f"{group.name}[:, {i}]"
-        name = self.w.name_of[node]
+        name = self.ref(node, False)  # a leaf read by name is loaded
         return name if node in self.plan.batched else f"full(B, {name})"
 
 
