@@ -8,11 +8,14 @@ MLP(2, [16, 16, 1], activation='relu', output_activation='linear')
 from .data import (
     DataFileError,
     load_digits,
+    make_circles,
+    make_gauss,
     make_moons,
     make_spirals,
     make_xor,
     read_csv,
     train_test_split,
+    with_features,
 )
 from .losses import (
     binary_cross_entropy_with_logits,
@@ -49,6 +52,9 @@ __all__ = [
     "make_moons",
     "make_xor",
     "make_spirals",
+    "make_circles",
+    "make_gauss",
+    "with_features",
     "load_digits",
     "train_test_split",
     "read_csv",

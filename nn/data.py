@@ -131,11 +131,100 @@ def make_spirals(
     return _finish(points, noise, random.Random(seed), signed)
 
 
+def make_circles(
+    n: int = 100, noise: float = 0.05, seed: int = 0, *, signed: bool = False
+) -> Dataset:
+    """A disc of one class inside a ring of the other (TensorFlow Playground's "circle").
+
+    Class 1 lies within radius 0.5 of the origin, class 0 on the ring from
+    radius 0.7 to 1; radius and angle are drawn uniformly (seeded), then
+    every coordinate jittered by Gaussian noise.
+
+    >>> X, y = make_circles(200, noise=0.0)
+    >>> inside = [math.hypot(a, b) for (a, b), c in zip(X, y) if c == 1]
+    >>> ring = [math.hypot(a, b) for (a, b), c in zip(X, y) if c == 0]
+    >>> max(inside) <= 0.5 and 0.7 <= min(ring) and max(ring) <= 1.0
+    True
+    """
+    _check("make_circles", n, noise, seed)
+    rng = random.Random(seed)
+    points = []
+    for c, count, low, high in ((1, n // 2, 0.0, 0.5), (0, n - n // 2, 0.7, 1.0)):
+        for _ in range(count):
+            r, angle = rng.uniform(low, high), rng.uniform(0.0, 2.0 * math.pi)
+            points.append((r * math.cos(angle), r * math.sin(angle), c))
+    return _finish(points, noise, rng, signed)
+
+
+def make_gauss(n: int = 100, noise: float = 0.3, seed: int = 0, *, signed: bool = False) -> Dataset:
+    """Two Gaussian clouds, class 0 around (−0.6, −0.6) and class 1 around (0.6, 0.6).
+
+    ``noise`` is each cloud's standard deviation (TensorFlow Playground's
+    "Gaussian" data): at 0 every point sits on its centre.
+
+    >>> X, y = make_gauss(4, noise=0.0)
+    >>> sorted((a, b, c) for (a, b), c in zip(X, y))
+    [(-0.6, -0.6, 0), (-0.6, -0.6, 0), (0.6, 0.6, 1), (0.6, 0.6, 1)]
+    """
+    _check("make_gauss", n, noise, seed)
+    points = [(-0.6, -0.6, 0)] * (n - n // 2) + [(0.6, 0.6, 1)] * (n // 2)
+    return _finish(points, noise, random.Random(seed), signed)
+
+
 DATASETS: dict[str, Callable[..., Dataset]] = {
     "moons": make_moons,
     "xor": make_xor,
     "spirals": make_spirals,
+    "circles": make_circles,
+    "gauss": make_gauss,
 }
+
+
+# -- engineered inputs: what TensorFlow Playground offers besides x₁ and x₂ ----------------
+# name -> (what a page shows, the function of the point). Each is computed from
+# the two coordinates before the network sees them: the network's inputs.
+FEATURES: dict[str, tuple[str, Callable[[float, float], float]]] = {
+    "x1": ("x₁", lambda a, b: a),
+    "x2": ("x₂", lambda a, b: b),
+    "x1sq": ("x₁²", lambda a, b: a * a),
+    "x2sq": ("x₂²", lambda a, b: b * b),
+    "x1x2": ("x₁x₂", lambda a, b: a * b),
+    "sin1": ("sin x₁", lambda a, b: math.sin(a)),
+    "sin2": ("sin x₂", lambda a, b: math.sin(b)),
+}
+DEFAULT_FEATURES = ("x1", "x2")
+
+
+def parse_features(text: str | Sequence[str]) -> tuple[str, ...]:
+    """Feature names from ``"x1,x2,x1x2"`` (or a list of them): checked, in order, once each.
+
+    >>> parse_features("x1, x2,sin1")
+    ('x1', 'x2', 'sin1')
+    >>> parse_features("x3")
+    Traceback (most recent call last):
+    ...
+    ValueError: unknown feature 'x3'; expected some of x1, x2, x1sq, x2sq, x1x2, sin1, sin2
+    """
+    names = [t.strip() for t in (text.split(",") if isinstance(text, str) else text)]
+    known = ", ".join(FEATURES)
+    if not names or names == [""]:
+        raise ValueError(f"no features given; expected some of {known}")
+    for name in names:
+        if name not in FEATURES:
+            raise ValueError(f"unknown feature {name!r}; expected some of {known}")
+    if len(set(names)) != len(names):
+        raise ValueError(f"a feature is named twice in {','.join(names)}")
+    return tuple(names)
+
+
+def with_features(X: Sequence[Sequence[float]], features: Sequence[str]) -> list[list[float]]:
+    """Each point (x₁, x₂) as the network's inputs: the named features, in order.
+
+    >>> with_features([[2.0, 3.0]], ["x1", "x1x2", "x2sq"])
+    [[2.0, 6.0, 9.0]]
+    """
+    functions = [FEATURES[name][1] for name in parse_features(features)]
+    return [[f(a, b) for f in functions] for a, b in X]
 
 
 # -- the digits: real handwriting, stored in the package ---------------------------------------

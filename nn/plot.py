@@ -15,6 +15,7 @@ from typing import Any
 from tinygrad_bp import Value, no_grad
 
 from ._util import atomic_write
+from .data import with_features
 from .module import MLP
 from .train import EpochHistory, History, argmax
 
@@ -82,8 +83,12 @@ def plot_training(
     *,
     title: str = "",
     resolution: int = 80,
+    features: Sequence[str] = ("x1", "x2"),
 ) -> None:
     """Write a figure to ``path``: the decision boundary with the data, and the loss curve.
+
+    ``X`` are the points of the plane; ``features`` what the network reads
+    of each (``nn.data.FEATURES``; by default the two coordinates).
 
     The left panel shades where the model's score is positive or negative
     over the data's bounding box (plus a margin) and draws the points by
@@ -102,7 +107,7 @@ def plot_training(
     gx = [x0 + (x1 - x0) * i / (resolution - 1) for i in range(resolution)]
     gy = [y0 + (y1 - y0) * j / (resolution - 1) for j in range(resolution)]
     with no_grad():  # values only: no graph for thousands of grid points
-        grid = [[_score(model, [a, b]) for a in gx] for b in gy]
+        grid = [[_score(model, with_features([[a, b]], features)[0]) for a in gx] for b in gy]
 
     from matplotlib import rc_context
 

@@ -138,10 +138,13 @@ def test_a_bad_csv_is_one_line(
 @pytest.mark.parametrize(
     ("argv", "message"),
     [
-        ([], "expected a dataset (moons, xor, spirals or digits) or --data FILE.csv"),
+        (
+            [],
+            "expected a dataset (moons, xor, spirals, circles, gauss or digits) or --data FILE.csv",
+        ),
         (["digits", "--data", "x.csv"], "give a dataset or --data, not both"),
-        (["digits", "--steps", "3"], "--steps is for moons, xor and spirals"),
-        (["digits", "--points", "30"], "--points is for moons, xor and spirals"),
+        (["digits", "--steps", "3"], "--steps is for the points of the plane"),
+        (["digits", "--points", "30"], "--points is for the points of the plane"),
         (["digits", "--loss", "hinge"], "--loss hinge is for one score"),
         (["moons", "--epochs", "3"], "--epochs is for digits and --data"),
         (["moons", "--batch-size", "3"], "--batch-size is for digits and --data"),

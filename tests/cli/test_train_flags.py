@@ -322,3 +322,16 @@ def test_the_saved_file_records_the_architecture(tmp_path: Path) -> None:
         "output_activation": "linear",
         "shared_bias": [False, False],
     }
+
+
+def test_features_train_a_network_on_the_engineered_inputs(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    def accuracy(argv: list[str]) -> int:
+        assert cli.main(["train", "circles", "--layers", "none", "--steps", "60", *argv]) == 0
+        last = capsys.readouterr().out.splitlines()[-1]
+        return int(re.search(r"accuracy (\d+)%", last).group(1))  # type: ignore[union-attr]
+
+    # In x₁² and x₂² the disc inside the ring is a half-plane: one neuron learns it.
+    assert accuracy(["--features", "x1sq,x2sq"]) >= 95
+    assert accuracy([]) <= 75  # in x₁ and x₂ no line does

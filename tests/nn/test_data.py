@@ -99,4 +99,61 @@ def test_bad_arguments_are_refused(call: Callable[[], Dataset], message: str) ->
 
 
 def test_datasets_by_name() -> None:
-    assert DATASETS == {"moons": make_moons, "xor": make_xor, "spirals": make_spirals}
+    from nn.data import make_circles, make_gauss
+
+    assert DATASETS == {
+        "moons": make_moons,
+        "xor": make_xor,
+        "spirals": make_spirals,
+        "circles": make_circles,
+        "gauss": make_gauss,
+    }
+
+
+# -- circles, the Gaussian pair, and the engineered features ------------------------------
+
+
+def test_circles_are_a_disc_inside_a_ring() -> None:
+    from nn.data import make_circles
+
+    X, y = make_circles(400, noise=0.0, seed=3)
+    radii = {c: [math.hypot(a, b) for (a, b), k in zip(X, y) if k == c] for c in (0, 1)}
+    assert len(radii[0]) == len(radii[1]) == 200
+    assert max(radii[1]) <= 0.5 and min(radii[0]) >= 0.7 and max(radii[0]) <= 1.0
+    assert make_circles(400, noise=0.0, seed=3) == (X, y)  # seeded
+    assert make_circles(400, noise=0.0, seed=4) != (X, y)
+    noisy, _ = make_circles(400, noise=0.1, seed=3)
+    assert max(math.hypot(a, b) for a, b in noisy) > 1.0
+
+
+def test_the_gaussian_pair_has_its_centres_and_spread() -> None:
+    from nn.data import make_gauss
+
+    X, y = make_gauss(2000, noise=0.3, seed=1, signed=True)
+    for label, centre in ((-1, -0.6), (1, 0.6)):
+        xs = [a for (a, _), c in zip(X, y) if c == label]
+        mean = sum(xs) / len(xs)
+        sd = math.sqrt(sum((a - mean) ** 2 for a in xs) / len(xs))
+        assert abs(mean - centre) < 0.03 and abs(sd - 0.3) < 0.03
+
+
+@pytest.mark.parametrize("make", ["make_circles", "make_gauss"])
+def test_the_new_datasets_check_their_arguments(make: str) -> None:
+    import nn.data
+
+    with pytest.raises(ValueError, match=f"{make}: noise must be a finite number >= 0"):
+        getattr(nn.data, make)(10, noise=-1.0)
+    with pytest.raises(ValueError, match=f"{make}: n must be a whole number of at least 2"):
+        getattr(nn.data, make)(1)
+
+
+def test_features_are_computed_from_each_point() -> None:
+    from nn.data import FEATURES, parse_features, with_features
+
+    inputs = with_features([[0.5, -2.0]], list(FEATURES))
+    assert inputs == [[0.5, -2.0, 0.25, 4.0, -1.0, math.sin(0.5), math.sin(-2.0)]]
+    assert parse_features(" x1x2 ,sin2") == ("x1x2", "sin2")
+    with pytest.raises(ValueError, match="a feature is named twice"):
+        parse_features("x1,x1")
+    with pytest.raises(ValueError, match="no features given"):
+        parse_features("")

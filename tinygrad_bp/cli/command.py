@@ -176,7 +176,7 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument(
         "dataset",
         nargs="?",
-        choices=["moons", "xor", "spirals", "digits"],
+        choices=["moons", "xor", "spirals", "circles", "gauss", "digits"],
         help="the dataset (leave it out with --data)",
     )
     t.add_argument(

@@ -149,7 +149,9 @@ def run_train(args: argparse.Namespace) -> int:
     if args.data is not None or args.dataset == "digits":
         return run_classes(args)
     if args.dataset is None:
-        return _fail("expected a dataset (moons, xor, spirals or digits) or --data FILE.csv")
+        return _fail(
+            "expected a dataset (moons, xor, spirals, circles, gauss or digits) or --data FILE.csv"
+        )
     for flag, value in (("--epochs", args.epochs), ("--batch-size", args.batch_size)):
         if value is not None:
             return _fail(
@@ -172,13 +174,15 @@ def run_train(args: argparse.Namespace) -> int:
     if problem:
         return _fail(problem)
 
+    features = data.DEFAULT_FEATURES if args.features is None else args.features
     try:
-        model = _training_model(args)
+        model = _training_model(args, nin=len(features))
         setup = _training_setup(args, model)
     except _TrainingRefusedError as e:
         return _fail(str(e))
     noise = {} if args.noise is None else {"noise": args.noise}
-    X, y = data.DATASETS[args.dataset](args.points, seed=args.seed, signed=True, **noise)
+    points, y = data.DATASETS[args.dataset](args.points, seed=args.seed, signed=True, **noise)
+    X = data.with_features(points, features)  # the network's inputs, from the plane's points
     if args.load is not None:
         print(f"loaded the network and its parameters from {args.load!r}")
 
@@ -208,12 +212,12 @@ def run_train(args: argparse.Namespace) -> int:
         # A run that diverged (say, from loaded parameters near 1e300): the
         # optimizer refuses a non-finite gradient and changes nothing.
         moved = [p.data for p in model.parameters()] != starting
-        hint = _divergence_hint(args, X, lr_may_help=moved and args.load is None)
+        hint = _divergence_hint(args, points, lr_may_help=moved and args.load is None)
         return _fail(f"training stopped: {str(e).rstrip('.')}{hint}")
     seconds = time.perf_counter() - start
     if not math.isfinite(history.losses[-1]):
         kept = ", so nothing was saved" if args.save is not None else ""
-        hint = _divergence_hint(args, X, lr_may_help=math.isfinite(history.losses[0]))
+        hint = _divergence_hint(args, points, lr_may_help=math.isfinite(history.losses[0]))
         return _fail(
             f"training diverged: the loss is {history.losses[-1]!r} after "
             f"{plural(args.steps, 'step')}{kept}{hint}"
@@ -228,7 +232,7 @@ def run_train(args: argparse.Namespace) -> int:
         plot = nn_module("plot")
         try:
             title = f"{args.dataset}, {plural(args.steps, 'step')}"
-            plot.plot_training(model, X, y, history, args.plot, title=title)
+            plot.plot_training(model, points, y, history, args.plot, title=title, features=features)
             print(f"wrote the plot to {args.plot!r}")
         except (OSError, ValueError, RuntimeError) as e:
             failed = bool(_fail(f"cannot write the plot {args.plot!r}: {e}"))
@@ -417,6 +421,14 @@ def _training_setup(args: argparse.Namespace, model: Any) -> _TrainingSetup:
     return _TrainingSetup(loss_fn, optimizer, schedule, f"{sgd}, {losses}, {rate}")
 
 
+def _features(text: str) -> tuple[str, ...]:
+    try:
+        names: tuple[str, ...] = nn_module("data").parse_features(text)
+    except ValueError as e:
+        raise argparse.ArgumentTypeError(str(e)) from None
+    return names
+
+
 def add_network_options(parser: argparse.ArgumentParser) -> None:
     """train's flags for the network, its loss, its optimizer and its data."""
     parser.add_argument(
@@ -466,6 +478,13 @@ def add_network_options(parser: argparse.ArgumentParser) -> None:
         help="the points' Gaussian jitter (default: the dataset's, 0.1 for moons)",
     )
     parser.add_argument(
+        "--features",
+        type=_features,
+        metavar="NAMES",
+        help="the network's inputs, computed from each point (x₁, x₂), comma-separated: "
+        "x1, x2, x1sq, x2sq, x1x2, sin1, sin2 (default x1,x2); for the 2-D datasets",
+    )
+    parser.add_argument(
         "--data",
         metavar="FILE.csv",
         help="train on your own table: comma-separated numbers, the last column the class "
@@ -499,10 +518,12 @@ def run_classes(args: argparse.Namespace) -> int:
         ("--steps", args.steps),
         ("--points", args.points),
         ("--noise", args.noise),
+        ("--features", args.features),
     ):
         if value is not None:
             return _fail(
-                f"{flag} is for moons, xor and spirals; digits and --data have their own points "
+                f"{flag} is for the points of the plane (moons, xor, spirals, circles, gauss); "
+                "digits and --data have their own points "
                 "and train for --epochs of --batch-size"
             )
     if args.loss not in (None, "ce"):
