@@ -43,6 +43,9 @@ from .common import (
     BROKEN_PIPE,
     INTERRUPTED,
     RefusedError,
+    feature_names,
+    int_in,
+    layer_sizes,
     max_nodes_arg,
     positive_int,
     seed_arg,
@@ -59,6 +62,7 @@ from .graphs import (
     run_mazur,
     run_viz,
 )
+from .play import run_play
 from .train import add_network_options, real_in, run_train
 
 
@@ -193,6 +197,12 @@ def build_parser() -> argparse.ArgumentParser:
         help="seeds both the data and the initial weights (default 0)",
     )
     t.add_argument(
+        "--page",
+        metavar="PATH.html",
+        help="for the 2-D datasets: also record the run as one self-contained web page (the "
+        "playground's views, a scrubber and Play, the chain rule of a clicked weight)",
+    )
+    t.add_argument(
         "--plot",
         metavar="PATH",
         help="write the decision boundary and loss curve (digits and --data: the first layer's "
@@ -209,6 +219,68 @@ def build_parser() -> argparse.ArgumentParser:
     add_network_options(t)
     _add_trace_option(t, "every step")
     t.set_defaults(run=run_train)
+    p = sub.add_parser(
+        "play",
+        help="the playground: watch a network learn, live in your browser, and change it "
+        "while it learns",
+        description=(
+            "Starts a local server (127.0.0.1 only, a secret token in the URL) running the "
+            "playground on the real engine: the network with every neuron's output over the "
+            "plane, the decision boundary, the losses, every setting changeable while it "
+            "trains; click a weight for its gradient's chain rule. Ctrl-C stops it."
+        ),
+    )
+    p.add_argument(
+        "dataset",
+        nargs="?",
+        choices=["moons", "xor", "spirals", "circles", "gauss"],
+        help="the data (default moons)",
+    )
+    p.add_argument(
+        "--port",
+        type=int_in(0, 65535),
+        default=0,
+        metavar="N",
+        help="the port to listen on (default: a free one)",
+    )
+    p.add_argument("--no-browser", action="store_true", help="print the URL, open no browser")
+    p.add_argument(
+        "--seed",
+        type=seed_arg,
+        default=0,
+        metavar="S",
+        help="seeds the data and the initial weights (default 0)",
+    )
+    p.add_argument(
+        "--points", type=int_in(4, 5_000), metavar="N", help="points, 4 to 5,000 (default 200)"
+    )
+    p.add_argument(
+        "--noise", type=float, metavar="SIGMA", help="the points' jitter, 0 to 2 (default 0.1)"
+    )
+    p.add_argument(
+        "--layers",
+        type=layer_sizes,
+        metavar="SIZES",
+        help="hidden layer sizes, comma-separated, at most 8 of 32 (default 8,8)",
+    )
+    p.add_argument(
+        "--activation",
+        choices=["tanh", "relu", "sigmoid", "linear"],
+        help="the hidden layers' activation (default tanh)",
+    )
+    p.add_argument("--lr", type=float, metavar="RATE", help="the learning rate (default 0.03)")
+    p.add_argument("--optimizer", choices=["sgd", "adam"], help="sgd (default) or adam")
+    p.add_argument(
+        "--batch-size", type=int_in(1, 5_000), metavar="N", help="points per update (default 10)"
+    )
+    p.add_argument(
+        "--features",
+        type=feature_names,
+        metavar="NAMES",
+        help="the inputs: x1, x2, x1sq, x2sq, x1x2, sin1, sin2 (default x1,x2)",
+    )
+    p.set_defaults(run=run_play)
+
     d = sub.add_parser(
         "draw",
         help="draw a graph with data, gradients and local derivatives",

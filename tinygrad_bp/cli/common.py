@@ -56,6 +56,45 @@ def nn_module(name: str) -> Any:
     return importlib.import_module(f"nn.{name}")
 
 
+def layer_sizes(text: str) -> list[int]:
+    """A --layers argument: hidden layer sizes, comma-separated; none for no hidden layer."""
+    if text.strip().lower() == "none":
+        return []
+    sizes = []
+    for part in text.split(","):
+        try:
+            n = int(part)
+        except ValueError:
+            raise argparse.ArgumentTypeError(
+                f"expected hidden layer sizes such as 16,16 (or none), got {text!r}"
+            ) from None
+        if n < 1:
+            raise argparse.ArgumentTypeError(f"a layer has at least 1 neuron, got {n} in {text!r}")
+        sizes.append(n)
+    return sizes
+
+
+def feature_names(text: str) -> tuple[str, ...]:
+    """A --features argument: the inputs computed from each point, checked by nn."""
+    try:
+        names: tuple[str, ...] = nn_module("data").parse_features(text)
+    except ValueError as e:
+        raise argparse.ArgumentTypeError(str(e)) from None
+    return names
+
+
+def int_in(low: int, high: int) -> Callable[[str], int]:
+    """An argparse type: a whole number from ``low`` to ``high``."""
+
+    def parse(text: str) -> int:
+        n = int_at_least(low)(text)
+        if n > high:
+            raise argparse.ArgumentTypeError(f"expected at most {high:,}, got {n:,}")
+        return n
+
+    return parse
+
+
 def int_at_least(minimum: int | None) -> Callable[[str], int]:
     """An argparse type: a whole number, at least ``minimum`` (None: any)."""
 

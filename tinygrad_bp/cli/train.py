@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from types import FrameType
 from typing import Any
 
-from .common import INTERRUPTED, int_at_least, nn_module
+from .common import INTERRUPTED, feature_names, int_at_least, layer_sizes, nn_module
 
 
 def _fail(message: str) -> int:
@@ -137,7 +137,13 @@ def _check_outputs(args: argparse.Namespace) -> str | None:
     problem = args.plot is not None and (
         _check_plot_target(args.plot) or _check_writable(args.plot, "plot")
     )
-    return problem or (args.save is not None and _check_writable(args.save, "model file")) or None
+    page = getattr(args, "page", None)
+    return (
+        problem
+        or (args.save is not None and _check_writable(args.save, "model file"))
+        or (page is not None and _check_writable(page, "page"))
+        or None
+    )
 
 
 def run_train(args: argparse.Namespace) -> int:
@@ -237,6 +243,9 @@ def run_train(args: argparse.Namespace) -> int:
         except (OSError, ValueError, RuntimeError) as e:
             failed = bool(_fail(f"cannot write the plot {args.plot!r}: {e}"))
 
+    if args.page is not None:
+        failed = not _write_page(args, features) or failed
+
     if history.note:
         print(f"not traced, run by the interpreted engine: {history.note}")
     loss, acc = history.losses[-1], history.accuracies[-1]
@@ -297,24 +306,6 @@ class _TrainingSetup:
     optimizer: Any
     schedule: Callable[[int], float] | None
     description: str  # "SGD, hinge loss + 1e-4·Σp², learning rate 1.0 down to 0.1"
-
-
-def _layer_sizes(text: str) -> list[int]:
-    """A --layers argument: hidden layer sizes, comma-separated; none for no hidden layer."""
-    if text.strip().lower() == "none":
-        return []
-    sizes = []
-    for part in text.split(","):
-        try:
-            n = int(part)
-        except ValueError:
-            raise argparse.ArgumentTypeError(
-                f"expected hidden layer sizes such as 16,16 (or none), got {text!r}"
-            ) from None
-        if n < 1:
-            raise argparse.ArgumentTypeError(f"a layer has at least 1 neuron, got {n} in {text!r}")
-        sizes.append(n)
-    return sizes
 
 
 def real_in(low: float, high: float, *, low_open: bool = False) -> Callable[[str], float]:
@@ -421,19 +412,50 @@ def _training_setup(args: argparse.Namespace, model: Any) -> _TrainingSetup:
     return _TrainingSetup(loss_fn, optimizer, schedule, f"{sgd}, {losses}, {rate}")
 
 
-def _features(text: str) -> tuple[str, ...]:
+def page_settings(args: argparse.Namespace, features: Sequence[str]) -> Any:
+    """The playground's settings for train's run: its data, network, optimizer and penalty.
+
+    Full batch, as train's updates; a constant learning rate (--lr, else 0.1),
+    where train's default schedule falls from 1.0 to 0.1.
+    """
+    values: dict[str, Any] = {
+        "dataset": args.dataset,
+        "points": args.points,
+        "seed": args.seed,
+        "features": list(features),
+        "layers": list(args.layers if args.layers is not None else (16, 16)),
+        "activation": args.activation or "relu",
+        "lr": args.lr if args.lr is not None else 0.1,
+        "optimizer": args.optimizer,
+        "regularization": "l2",
+        "reg_rate": 1e-4,
+        "batch_size": args.points,
+        "train_percent": 90,
+    }
+    if args.noise is not None:
+        values["noise"] = args.noise
+    return nn_module("playground").Settings().changed(values)
+
+
+def _write_page(args: argparse.Namespace, features: Sequence[str]) -> bool:
+    """Record the run as a page (``nn.playground``) at --page; False, with a message, if not."""
+    page = nn_module("playground.page")
     try:
-        names: tuple[str, ...] = nn_module("data").parse_features(text)
-    except ValueError as e:
-        raise argparse.ArgumentTypeError(str(e)) from None
-    return names
+        settings = page_settings(args, features)
+        text = page.record(settings, steps=args.steps)
+        with nn_module("_util").atomic_write(args.page, encoding="utf-8") as f:
+            f.write(text)
+    except (OSError, ValueError) as e:
+        return not _fail(f"cannot write the page {args.page!r}: {e}")
+    print(f"wrote the recorded page to {args.page!r} ({len(text.encode()) / 1e6:.1f} MB)")
+    return True
 
 
 def add_network_options(parser: argparse.ArgumentParser) -> None:
     """train's flags for the network, its loss, its optimizer and its data."""
     parser.add_argument(
         "--layers",
-        type=_layer_sizes,
+        type=layer_sizes,
         metavar="SIZES",
         help="hidden layer sizes, comma-separated (default 16,16; none for no hidden layer)",
     )
@@ -479,7 +501,7 @@ def add_network_options(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--features",
-        type=_features,
+        type=feature_names,
         metavar="NAMES",
         help="the network's inputs, computed from each point (x₁, x₂), comma-separated: "
         "x1, x2, x1sq, x2sq, x1x2, sin1, sin2 (default x1,x2); for the 2-D datasets",
@@ -519,6 +541,7 @@ def run_classes(args: argparse.Namespace) -> int:
         ("--points", args.points),
         ("--noise", args.noise),
         ("--features", args.features),
+        ("--page", args.page),
     ):
         if value is not None:
             return _fail(

@@ -1,0 +1,159 @@
+"""The playground's page: live (served by ``tinygrad-bp play``) or recorded (one file).
+
+One HTML file (``playground.html``, beside this module) draws what a
+``Session`` computed: the network with every neuron's picture, links by
+the weights' sign and size, the decision boundary with the points, the
+losses and their curve. Live, it asks the server for each step. Recorded,
+the run's frames are inside the page (``record``), with a scrubber and
+Play; it loads nothing and needs no server. ``playground`` shows a
+recorded page inline in Jupyter.
+
+>>> from nn.playground import Settings
+>>> page = record(Settings(points=40), steps=20, frames=3)
+>>> page.startswith("<!doctype html>"), 'src="http' in page, 'href="http' in page
+(True, False, False)
+"""
+
+from __future__ import annotations
+
+import html
+import json
+import math
+from importlib import resources
+from typing import Any
+
+from tinygrad_bp import Value
+
+from .session import Session
+from .settings import Settings
+
+MARK = "/*RECORDING*/null"  # where a recorded page's frames go
+TOP_TERMS = 3  # the largest terms of a weight's chain rule a recorded page keeps
+RECORDED_GRID = 20  # a recorded picture's points a side (live: 32): most of a page's size
+
+
+def template() -> str:
+    """The page's HTML, as shipped in the package."""
+    return resources.files(__package__).joinpath("playground.html").read_text(encoding="utf-8")
+
+
+def live_page() -> str:
+    """The page that drives a server's run (the token comes in its URL)."""
+    return template()
+
+
+def _round(x: Any, digits: int = 6) -> Any:
+    """Numbers to ``digits`` significant digits: a recorded page's size, not its meaning."""
+    if isinstance(x, float):
+        return float(f"{x:.{digits}g}") if math.isfinite(x) else None
+    if isinstance(x, dict):
+        return {k: _round(v, digits) for k, v in x.items()}
+    if isinstance(x, list):
+        return [_round(v, digits) for v in x]
+    return x
+
+
+def chain_rules(session: Session, names: dict[str, int]) -> list[list[Any]]:
+    """Per parameter (in ``session.parameters``' order), the chain rule of its last gradient.
+
+    Read from the graph of the last update's minibatch, built and walked
+    backward by the engine: the parameter's consumers C, each with ∂L/∂C (its
+    grad) and ∂C/∂p (the local derivative on the edge). Kept: the gradient,
+    how many consumers, and the largest terms as [consumer's name, ∂L/∂C, ∂C/∂p], the
+    name as its place in ``names`` (added there when new: a page keeps each name once).
+    """
+    loss = session.gradient_graph()
+    index = {p: k for k, p in enumerate(session.parameters)}
+    terms: list[list[list[Any]]] = [[] for _ in session.parameters]
+    seen: set[Value] = set()
+    stack = [loss]
+    while stack:  # every node once; its edges to parameters give their terms
+        node = stack.pop()
+        if node in seen:
+            continue
+        seen.add(node)
+        for parent, local in zip(node.parents, node.local_grads):
+            if parent in index:
+                name = node.label or f"[{node.op}]"
+                place = names.setdefault(name, len(names))
+                terms[index[parent]].append([place, node.grad, local])
+            stack.append(parent)
+    out = []
+    for k, ts in enumerate(terms):
+        ts.sort(key=lambda t: -abs(t[1] * t[2]))
+        top = [[place, _round(dL, 4), _round(local, 4)] for place, dL, local in ts[:TOP_TERMS]]
+        out.append([_round(session.graph_gradients[k]), len(ts), top])
+    return out
+
+
+def record(settings: Settings, steps: int = 1_000, frames: int = 50) -> str:
+    """A self-contained page of a run of ``steps`` updates, ``frames`` snapshots along it.
+
+    Each frame holds what the live page shows at that step (pictures,
+    weights, gradients, losses) and, per weight, its chain rule at that
+    step in short (``chain_rules``). Numbers are kept to 6 digits.
+    """
+    if isinstance(steps, bool) or not isinstance(steps, int) or not 0 <= steps <= 100_000:
+        raise ValueError(f"record: steps must be a whole number from 0 to 100,000, got {steps!r}")
+    if isinstance(frames, bool) or not isinstance(frames, int) or not 2 <= frames <= 500:
+        raise ValueError(f"record: frames must be a whole number from 2 to 500, got {frames!r}")
+    session = Session(settings)
+    marks = sorted({round(steps * k / (frames - 1)) for k in range(frames)})
+    recorded: list[Any] = []
+    names: dict[str, int] = {}
+    for mark in marks:
+        if mark > session.steps:
+            session.step(mark - session.steps)
+        snap = session.snapshot(with_points=not recorded, grid_size=RECORDED_GRID)
+        snap["chain"] = chain_rules(session, names)
+        snap.pop("curve")
+        recorded.append(_round(snap))
+    data = {
+        "frames": recorded,
+        "curve": _round(session.curve),
+        "names": [p.label for p in session.parameters],
+        "nodes": list(names),
+        "title": f"{settings.dataset}, {steps:,} steps",
+    }
+    # Inside a <script>: no "</" can end it early, whatever a label holds.
+    text = json.dumps(data, separators=(",", ":"), ensure_ascii=False).replace("</", "<\\/")
+    page = template()
+    assert MARK in page
+    return page.replace(MARK, text, 1)
+
+
+class Playground:
+    """A recorded page for Jupyter: shown inline (``_repr_html_``), or ``save(path)``d.
+
+    The page sits in an iframe of its own (``srcdoc``), so its script and
+    styles cannot touch the notebook's.
+    """
+
+    def __init__(self, page: str, height: int = 900) -> None:
+        self.page, self.height = page, height
+
+    def _repr_html_(self) -> str:
+        return (
+            f'<iframe srcdoc="{html.escape(self.page, quote=True)}" '
+            f'style="width:100%;height:{self.height}px;border:0" '
+            'title="tinygrad_bp playground (recorded)" sandbox="allow-scripts"></iframe>'
+        )
+
+    def save(self, path: str) -> None:
+        with open(path, "w", encoding="utf-8") as f:
+            f.write(self.page)
+
+
+def playground(
+    settings: Settings | None = None, steps: int = 300, frames: int = 40, **changes: Any
+) -> Playground:
+    """Record a run and show it inline in Jupyter: the playground's views, a scrubber, Play.
+
+    ``changes`` are settings by name (``dataset="circles", layers="4,4"``).
+
+    >>> view = playground(points=40, steps=10, frames=2)
+    >>> "<iframe" in view._repr_html_()
+    True
+    """
+    settings = (settings or Settings()).changed(changes)
+    return Playground(record(settings, steps, frames))
