@@ -42,6 +42,11 @@ class SettingsError(ValueError):
     """A setting out of its range or of the wrong kind: the message names it and what it takes."""
 
 
+def _digits(text: str) -> bool:
+    """Only 0 to 9 (str.isdigit alone takes "²", which int() refuses, and other scripts' digits)."""
+    return text.isascii() and text.isdigit()
+
+
 def _number(
     name: str, low: float, high: float, *, low_open: bool = False
 ) -> Callable[[Any], float]:
@@ -67,7 +72,8 @@ def _number(
 def _whole(name: str, low: int, high: int) -> Callable[[Any], int]:
     def parse(value: Any) -> int:
         text = str(value).strip()
-        if isinstance(value, bool) or not text.lstrip("-").isdigit() or len(text) > 12:
+        digits = text[1:] if text.startswith("-") else text
+        if isinstance(value, bool) or not _digits(digits) or len(text) > 12:
             raise SettingsError(f"{name}: expected a whole number, got {text[:40]!r}")
         n = int(text)
         if not low <= n <= high:
@@ -95,7 +101,7 @@ def _layers(value: Any) -> tuple[int, ...]:
         raise SettingsError(f"layers: at most {MAX_LAYERS} hidden layers, got {len(parts)}")
     sizes = []
     for p in parts:
-        if not p.isdigit() or len(p) > 6:
+        if not _digits(p) or len(p) > 6:
             raise SettingsError(f"layers: expected neurons per layer as whole numbers, got {p!r}")
         n = int(p)
         if not 1 <= n <= MAX_NEURONS:

@@ -4,9 +4,17 @@ from __future__ import annotations
 
 import http.client
 import json
+import os
+import signal
+import socket
+import struct
+import subprocess
+import sys
 import threading
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
+from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
@@ -135,3 +143,110 @@ def test_plays_flags_become_settings() -> None:
     args = build_parser().parse_args(["play", "--layers", "40"])
     with pytest.raises(ValueError, match="at most 32 neurons a layer"):
         settings_from_args(args)
+
+
+def test_any_json_a_page_may_send_is_answered_with_a_message(server: PlayServer) -> None:
+    for body, message in (
+        ({"features": [1]}, "features: unknown feature 1; expected some of x1, x2"),
+        ({"features": [["x1"]]}, "features: unknown feature ['x1']"),
+        ({"points": "²"}, "points: expected a whole number, got '²'"),  # isdigit, not int()
+        ({"layers": "4,³"}, "layers: expected neurons per layer as whole numbers, got '³'"),
+    ):
+        status, answer = request(server, "POST", "/api/settings", body)
+        assert status == 400 and answer["error"].startswith(message)
+    status, answer = request(
+        server, "POST", "/api/weight", {"layer": 0, "neuron": 0, "input": 0, "value": 10**400}
+    )
+    assert status == 400 and answer["error"].startswith("value: expected a finite number")
+    assert server.session.settings == Settings().changed({"points": 40})
+
+
+def raw_request(server: PlayServer, head: str, body: bytes = b"") -> str:
+    """Bytes as a client may send them, the writing side closed after: the server's answer."""
+    port = server.server_address[1]
+    with socket.create_connection(("127.0.0.1", port), timeout=10) as s:
+        s.sendall(head.replace("PORT", str(port)).encode() + body)
+        s.shutdown(socket.SHUT_WR)
+        return b"".join(iter(lambda: s.recv(65536), b"")).decode()
+
+
+@pytest.mark.parametrize(
+    ("length", "body", "message"),
+    [
+        ("-5", b"", "the request's Content-Length is not a size: '-5'"),
+        ("abc", b"", "the request's Content-Length is not a size: 'abc'"),
+        ("50", b'{"steps"', "the request body ended after 8 of 50 bytes"),
+    ],
+)
+def test_a_body_not_as_announced_is_refused(
+    server: PlayServer, length: str, body: bytes, message: str
+) -> None:
+    head = (
+        "POST /api/step HTTP/1.1\r\nHost: 127.0.0.1:PORT\r\nX-Token: secret-token\r\n"
+        f"Content-Length: {length}\r\n\r\n"
+    )
+    answer = raw_request(server, head, body)
+    assert answer.startswith("HTTP/1.1 400") and json.loads(answer.split("\r\n\r\n", 1)[1]) == {
+        "error": message
+    }
+    assert server.session.steps == 0
+
+
+def test_a_failure_of_the_servers_own_is_a_message_not_a_traceback(
+    server: PlayServer, monkeypatch: pytest.MonkeyPatch, capfd: pytest.CaptureFixture[str]
+) -> None:
+    def broken(*args: object, **kwargs: object) -> None:
+        raise AttributeError("a mistake of the server's")
+
+    monkeypatch.setattr(server.session, "snapshot", broken)
+    status, body = request(server, "GET", "/api/snapshot")
+    assert status == 500
+    assert body == {"error": "the server failed: AttributeError: a mistake of the server's"}
+    monkeypatch.undo()
+    # A client gone before its answer: nothing printed, the server goes on.
+    port = server.server_address[1]
+    with socket.create_connection(("127.0.0.1", port), timeout=10) as s:
+        s.sendall(
+            f"POST /api/step HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nX-Token: secret-token\r\n"
+            'Content-Length: 13\r\n\r\n{"steps": 50}'.encode()
+        )
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))  # a reset
+    status, body = request(server, "POST", "/api/step", {"steps": 1})
+    assert status == 200 and body["step"] in (1, 51)
+    assert "Traceback" not in capfd.readouterr().err
+
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.mark.skipif(os.name != "posix", reason="POSIX signals")
+def test_the_command_prints_its_url_serves_with_the_token_and_stops_on_ctrl_c() -> None:
+    env = dict(os.environ, PYTHONPATH=str(ROOT), PYTHONUNBUFFERED="1")
+    process = subprocess.Popen(
+        [sys.executable, "-m", "tinygrad_bp", "play", "xor", "--no-browser", "--points", "40"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+    )
+    try:
+        assert process.stdout is not None
+        line = process.stdout.readline()
+        url = line.split("the playground: ", 1)[1].strip()
+        parts = urlsplit(url)
+        assert parts.hostname == "127.0.0.1" and parts.path == "/"
+        token = parse_qs(parts.query)["token"][0]
+        assert len(token) >= 32  # secrets.token_urlsafe(24): 192 bits
+        conn = http.client.HTTPConnection("127.0.0.1", parts.port, timeout=30)
+        conn.request("GET", "/api/snapshot", headers={"X-Token": token})
+        response = conn.getresponse()
+        snap = json.loads(response.read())
+        conn.close()
+        assert response.status == 200 and snap["settings"]["dataset"] == "xor"
+        process.send_signal(signal.SIGINT)
+        out, err = process.communicate(timeout=30)
+    finally:
+        if process.poll() is None:
+            process.kill()
+    assert process.returncode == 0 and "stopped" in out
+    assert "Traceback" not in err

@@ -157,3 +157,5 @@ def test_features_are_computed_from_each_point() -> None:
         parse_features("x1,x1")
     with pytest.raises(ValueError, match="no features given"):
         parse_features("")
+    with pytest.raises(ValueError, match="unknown feature 1; expected some of x1"):
+        parse_features([1])  # type: ignore[list-item]

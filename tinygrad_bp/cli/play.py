@@ -50,6 +50,13 @@ class PlayServer(ThreadingHTTPServer):
         self.session = self.Session(settings)
         super().__init__(("127.0.0.1", port), Handler)
 
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        """A request that failed outside the routes (a browser gone before its answer): one
+        line at most, never the base class's traceback; the server goes on."""
+        error = sys.exc_info()[1]
+        if not isinstance(error, (ConnectionError, TimeoutError)):
+            print(f"tinygrad-bp play: a request failed: {error!r}"[:300], file=sys.stderr)
+
     @property
     def url(self) -> str:
         port = self.server_address[1]
@@ -59,6 +66,9 @@ class PlayServer(ThreadingHTTPServer):
 class Handler(BaseHTTPRequestHandler):
     server: PlayServer
     protocol_version = "HTTP/1.1"
+    # A connection that sends less than it announced, or idles, is closed after this many
+    # seconds (the base class then ends the request quietly), not held open for ever.
+    timeout = 30
 
     def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - the base's name
         pass  # quiet: the terminal shows the URL and nothing else
@@ -95,10 +105,15 @@ class Handler(BaseHTTPRequestHandler):
         self.wfile.write(data)
 
     def _body(self) -> dict[str, Any]:
-        length = int(self.headers.get("Content-Length") or 0)
+        announced = (self.headers.get("Content-Length") or "0").strip()
+        if not (announced.isascii() and announced.isdigit()):
+            raise ValueError(f"the request's Content-Length is not a size: {announced[:20]!r}")
+        length = int(announced)
         if length > MAX_BODY:
             raise ValueError(f"the request body is {length:,} bytes; at most {MAX_BODY:,}")
         raw = self.rfile.read(length) if length else b"{}"
+        if len(raw) != length and length:
+            raise ValueError(f"the request body ended after {len(raw):,} of {length:,} bytes")
         try:
             body = json.loads(raw)
         except (UnicodeDecodeError, json.JSONDecodeError):
@@ -139,6 +154,9 @@ class Handler(BaseHTTPRequestHandler):
             return
         except (ArithmeticError, RecursionError, MemoryError) as e:
             self._send(500, {"error": f"the run failed: {type(e).__name__}: {e}"})
+            return
+        except Exception as e:  # noqa: BLE001 - a mistake of ours: a message, never a traceback
+            self._send(500, {"error": f"the server failed: {type(e).__name__}: {str(e)[:200]}"})
             return
         self._send(status, body, kind)
 
@@ -186,7 +204,13 @@ def _where(args: dict[str, Any]) -> tuple[int, int, int | None]:
 def _weight(server: PlayServer, args: dict[str, Any]) -> tuple[int, Any, str]:
     layer, neuron, index = _where(args)
     value = args.get("value")
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+    # JSON's whole numbers have no bound (10**400 is too large for a float): refused here too.
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, (int, float))
+        or (isinstance(value, int) and abs(value) > 2**53)
+        or not math.isfinite(value)
+    ):
         raise ValueError(f"value: expected a finite number, got {str(value)[:20]!r}")
     server.session.set_weight(layer, neuron, index, float(value))
     return 200, server.session.snapshot(), "application/json"
