@@ -69,6 +69,9 @@ class Handler(BaseHTTPRequestHandler):
     # A connection that sends less than it announced, or idles, is closed after this many
     # seconds (the base class then ends the request quietly), not held open for ever.
     timeout = 30
+    # An answer's headers and body go out as two writes: with Nagle's algorithm on, the
+    # second waits for the client's delayed ACK, some 40 ms an answer on Linux.
+    disable_nagle_algorithm = True
 
     def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - the base's name
         pass  # quiet: the terminal shows the URL and nothing else
