@@ -30,6 +30,7 @@ from .settings import Settings
 MARK = "/*RECORDING*/null"  # where a recorded page's frames go
 TOP_TERMS = 3  # the largest terms of a weight's chain rule a recorded page keeps
 RECORDED_GRID = 20  # a recorded picture's points a side (live: 32): most of a page's size
+MAX_STEPS = 100_000  # a recorded run's updates at most
 
 
 def template() -> str:
@@ -93,8 +94,10 @@ def record(settings: Settings, steps: int = 1_000, frames: int = 50) -> str:
     weights, gradients, losses) and, per weight, its chain rule at that
     step in short (``chain_rules``). Numbers are kept to 6 digits.
     """
-    if isinstance(steps, bool) or not isinstance(steps, int) or not 0 <= steps <= 100_000:
-        raise ValueError(f"record: steps must be a whole number from 0 to 100,000, got {steps!r}")
+    if isinstance(steps, bool) or not isinstance(steps, int) or not 0 <= steps <= MAX_STEPS:
+        raise ValueError(
+            f"record: steps must be a whole number from 0 to {MAX_STEPS:,}, got {steps!r}"
+        )
     if isinstance(frames, bool) or not isinstance(frames, int) or not 2 <= frames <= 500:
         raise ValueError(f"record: frames must be a whole number from 2 to 500, got {frames!r}")
     session = Session(settings)

@@ -335,3 +335,60 @@ def test_features_train_a_network_on_the_engineered_inputs(
     # In x₁² and x₂² the disc inside the ring is a half-plane: one neuron learns it.
     assert accuracy(["--features", "x1sq,x2sq"]) >= 95
     assert accuracy([]) <= 75  # in x₁ and x₂ no line does
+
+
+# -- --page: the run recorded as the playground's page ----------------------------------------
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["--loss", "bce"], "--page records the playground's run, which learns by the hinge loss"),
+        (["--momentum", "0.5"], "--page records the playground's run, whose SGD has no momentum"),
+        (["--points", "6000"], "--page cannot record this run: points: expected 4 to 5,000"),
+        (["--layers", "64"], "--page cannot record this run: layers: at most 32 neurons a layer"),
+        (["--steps", "100001"], "--page records at most 100,000 steps, got 100,001"),
+    ],
+)
+def test_what_the_page_cannot_record_is_refused_before_training(
+    argv: list[str], message: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    page = tmp_path / "learn.html"
+    status, lines, err = train(["moons", *argv, "--page", str(page)], capsys)
+    assert status == 1 and lines == []  # nothing trained
+    assert err.startswith(f"tinygrad-bp train: error: {message}") and len(err.splitlines()) == 1
+    assert not page.exists()
+
+
+def test_a_loaded_network_is_not_recorded(
+    saved: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    status, lines, err = train(["xor", "--load", str(saved), "--page", str(tmp_path / "p")], capsys)
+    assert status == 1 and lines == []
+    assert "not a loaded network: leave out --load" in err
+
+
+def test_the_page_records_trains_network_from_its_first_weights(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    page = tmp_path / "learn.html"
+    status, lines, _ = train(
+        ["moons", "--steps", "20", "--optimizer", "adam", "--page", str(page)], capsys
+    )
+    assert status == 0
+    assert any(
+        line.startswith(f"wrote the recorded page to {str(page)!r}")
+        and line.endswith(
+            "90 of them trained on (the rest tested), at a constant learning rate 0.01"
+        )
+        for line in lines
+    )
+    text = page.read_text(encoding="utf-8")
+    recording = json.loads(text.split("const RECORDING = ", 1)[1].split(";\nconst live", 1)[0])
+    first, last = recording["frames"][0], recording["frames"][-1]
+    assert (first["step"], last["step"]) == (0, 20)
+    assert last["settings"]["optimizer"] == "adam" and last["settings"]["lr"] == 0.01
+    # Step 0's training loss: train's own network (the seed's weights), by nn, on the 90 points.
+    X, y = make_moons(100, seed=0, signed=True)
+    model = MLP(2, [16, 16, 1], "relu", seed=0)
+    expected, _ = svm_loss(model, X[:90], y[:90])
+    penalty = 1e-4 * sum(p.data**2 for p in model.parameters())
+    assert first["train_loss"] == pytest.approx(expected.data - penalty, rel=1e-5)

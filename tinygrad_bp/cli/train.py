@@ -181,6 +181,12 @@ def run_train(args: argparse.Namespace) -> int:
         return _fail(problem)
 
     features = data.DEFAULT_FEATURES if args.features is None else args.features
+    page_setup = None
+    if args.page is not None:  # what the page cannot record is refused before training too
+        try:
+            page_setup = page_settings(args, features)
+        except ValueError as e:
+            return _fail(str(e))
     try:
         model = _training_model(args, nin=len(features))
         setup = _training_setup(args, model)
@@ -243,8 +249,8 @@ def run_train(args: argparse.Namespace) -> int:
         except (OSError, ValueError, RuntimeError) as e:
             failed = bool(_fail(f"cannot write the plot {args.plot!r}: {e}"))
 
-    if args.page is not None:
-        failed = not _write_page(args, features) or failed
+    if page_setup is not None:
+        failed = not _write_page(args, page_setup) or failed
 
     if history.note:
         print(f"not traced, run by the interpreted engine: {history.note}")
@@ -415,9 +421,30 @@ def _training_setup(args: argparse.Namespace, model: Any) -> _TrainingSetup:
 def page_settings(args: argparse.Namespace, features: Sequence[str]) -> Any:
     """The playground's settings for train's run: its data, network, optimizer and penalty.
 
-    Full batch, as train's updates; a constant learning rate (--lr, else 0.1),
-    where train's default schedule falls from 1.0 to 0.1.
+    Full batch, as train's updates; a constant learning rate (--lr, else 0.1
+    for SGD, where train's default schedule falls from 1.0 to 0.1; Adam's
+    0.01, as train's). A flag the playground's run cannot follow (another
+    loss, momentum, a loaded network, more than its bounds) is refused: a
+    ValueError naming it, raised before anything is trained.
     """
+    page = nn_module("playground.page")
+    if args.loss != "hinge":
+        raise ValueError(
+            f"--page records the playground's run, which learns by the hinge loss: leave out "
+            f"--loss {args.loss} (or train without --page)"
+        )
+    if args.momentum:
+        raise ValueError(
+            "--page records the playground's run, whose SGD has no momentum: leave out --momentum"
+        )
+    if args.load is not None:
+        raise ValueError(
+            "--page records a run from the seed's first weights, not a loaded network: leave out "
+            "--load (or train without --page)"
+        )
+    if args.steps > page.MAX_STEPS:
+        raise ValueError(f"--page records at most {page.MAX_STEPS:,} steps, got {args.steps:,}")
+    default_lr = ADAM_LR if args.optimizer == "adam" else 0.1
     values: dict[str, Any] = {
         "dataset": args.dataset,
         "points": args.points,
@@ -425,7 +452,7 @@ def page_settings(args: argparse.Namespace, features: Sequence[str]) -> Any:
         "features": list(features),
         "layers": list(args.layers if args.layers is not None else (16, 16)),
         "activation": args.activation or "relu",
-        "lr": args.lr if args.lr is not None else 0.1,
+        "lr": args.lr if args.lr is not None else default_lr,
         "optimizer": args.optimizer,
         "regularization": "l2",
         "reg_rate": 1e-4,
@@ -434,20 +461,27 @@ def page_settings(args: argparse.Namespace, features: Sequence[str]) -> Any:
     }
     if args.noise is not None:
         values["noise"] = args.noise
-    return nn_module("playground").Settings().changed(values)
+    playground = nn_module("playground")
+    try:
+        return playground.Settings().changed(values)
+    except playground.SettingsError as e:  # the playground's bounds, in train's words
+        raise ValueError(f"--page cannot record this run: {e}") from None
 
 
-def _write_page(args: argparse.Namespace, features: Sequence[str]) -> bool:
+def _write_page(args: argparse.Namespace, settings: Any) -> bool:
     """Record the run as a page (``nn.playground``) at --page; False, with a message, if not."""
     page = nn_module("playground.page")
     try:
-        settings = page_settings(args, features)
         text = page.record(settings, steps=args.steps)
         with nn_module("_util").atomic_write(args.page, encoding="utf-8") as f:
             f.write(text)
     except (OSError, ValueError) as e:
         return not _fail(f"cannot write the page {args.page!r}: {e}")
-    print(f"wrote the recorded page to {args.page!r} ({len(text.encode()) / 1e6:.1f} MB)")
+    print(
+        f"wrote the recorded page to {args.page!r} ({len(text.encode()) / 1e6:.1f} MB): the "
+        f"same network and points, {settings.train_test():,} of them trained on (the rest "
+        f"tested), at a constant learning rate {settings.lr:g}"
+    )
     return True
 
 
