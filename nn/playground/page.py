@@ -16,6 +16,8 @@ recorded page inline in Jupyter.
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import html
 import json
 import math
@@ -118,11 +120,27 @@ def record(settings: Settings, steps: int = 1_000, frames: int = 50) -> str:
         "nodes": list(names),
         "title": f"{settings.dataset}, {steps:,} steps",
     }
-    # Inside a <script>: no "</" can end it early, whatever a label holds.
-    text = json.dumps(data, separators=(",", ":"), ensure_ascii=False).replace("</", "<\\/")
+    # Inside a <script>: no "<" at all (JSON writes it \u003c), so no "</script" or "<!--"
+    # can end the script early or change how it is read, whatever a label holds.
+    text = json.dumps(data, separators=(",", ":"), ensure_ascii=False).replace("<", "\\u003c")
     page = template()
     assert MARK in page
-    return page.replace(MARK, text, 1)
+    return with_policy(page.replace(MARK, text, 1))
+
+
+def with_policy(page: str) -> str:
+    """The page with a Content-Security-Policy that lets only its own script run (named by
+    its hash, as the stepper's page does) and loads nothing: a recorded page is opened from
+    a file or a mail, where no server sends the live page's policy."""
+    start = page.index("<script>") + len("<script>")
+    script = page[start : page.index("</script>", start)]
+    digest = base64.b64encode(hashlib.sha256(script.encode("utf-8")).digest()).decode()
+    policy = (
+        f"default-src 'none'; script-src 'sha256-{digest}'; style-src 'unsafe-inline'; "
+        "img-src data:"
+    )
+    meta = f'<meta http-equiv="Content-Security-Policy" content="{policy}">'
+    return page.replace('<meta charset="utf-8">', f'<meta charset="utf-8">\n{meta}', 1)
 
 
 class Playground:
