@@ -155,9 +155,9 @@ def test_a_setting_changed_on_the_page_and_the_hash_round_trip(
     w.page.get_by_label("Learning rate").blur()
     w.page.wait_for_function("document.getElementById('error').textContent.includes('lr:')")
     assert server.session.settings.lr == 0.03
-    for _ in range(3):
+    for k in range(3):
         w.page.get_by_role("button", name="Step").click()
-    wait_for_step(w, 3)
+        wait_for_step(w, k + 1)
     after_three = w.page.text_content("#train-loss")
     url = w.page.url
     # The link, opened anew: the same run from its start, the same numbers step by step.
@@ -166,9 +166,9 @@ def test_a_setting_changed_on_the_page_and_the_hash_round_trip(
     w.page.wait_for_selector("#network line", state="attached")
     assert w.page.text_content("#step-count") == "0"
     assert w.page.get_by_label("Dataset").input_value() == "circles"
-    for _ in range(3):
+    for k in range(3):
         w.page.get_by_role("button", name="Step").click()
-    wait_for_step(w, 3)
+        wait_for_step(w, k + 1)
     assert w.page.text_content("#train-loss") == after_three
     assert [len(layer) for layer in server.session.snapshot()["layers"]] == [8, 8, 4, 1]
     w.errors = [e for e in w.errors if "400" not in e]  # the refused setting's answer
