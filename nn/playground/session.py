@@ -21,6 +21,7 @@ engine; ``explain_neuron`` a neuron's Σwx+b and activation at one point.
 from __future__ import annotations
 
 import base64
+import itertools
 import math
 import random
 from collections.abc import Sequence
@@ -72,8 +73,11 @@ class PlaygroundLoss(ExampleLoss):
 class Session:
     """One run: see the module docstring. Not thread-safe: a server holds a lock around it."""
 
+    runs = itertools.count(1)  # each run's number: a page tells a new run from an old answer
+
     def __init__(self, settings: Settings) -> None:
         self.settings = s = settings
+        self.run_id = next(Session.runs)
         points, labels = DATASETS[s.dataset](s.points, noise=s.noise, seed=s.seed, signed=True)
         k = s.train_test()
         self.train_points, self.test_points = points[:k], points[k:]
@@ -253,6 +257,7 @@ class Session:
         ]
         train_loss, test_loss = self.curve[-1][1:]
         snap: dict[str, Any] = {
+            "run": self.run_id,
             "step": self.steps,
             "epoch": self.steps * self.settings.batch_size / len(self.train),
             "train_loss": train_loss,

@@ -74,12 +74,18 @@ def wait_for_step(w: Watched, at_least: int) -> None:
     )
 
 
-def test_the_live_page_trains_and_answers_clicks_with_the_engines_numbers(
-    browser: Browser, server: PlayServer
-) -> None:
+def opened_live(browser: Browser, server: PlayServer) -> Watched:
+    """The live page of ``server``, drawn (its links are in the DOM)."""
     w = Watched(browser, f"http://127.0.0.1:{server.server_address[1]}/")
     w.page.goto(server.url)
     w.page.wait_for_selector("#network line", state="attached")
+    return w
+
+
+def test_the_live_page_trains_and_answers_clicks_with_the_engines_numbers(
+    browser: Browser, server: PlayServer
+) -> None:
+    w = opened_live(browser, server)
     assert w.page.text_content("#step-count") == "0"
     first_loss = w.number("#train-loss")
     w.page.get_by_role("button", name="Play").click()
@@ -137,9 +143,7 @@ def test_the_live_page_trains_and_answers_clicks_with_the_engines_numbers(
 def test_a_setting_changed_on_the_page_and_the_hash_round_trip(
     browser: Browser, server: PlayServer
 ) -> None:
-    w = Watched(browser, f"http://127.0.0.1:{server.server_address[1]}/")
-    w.page.goto(server.url)
-    w.page.wait_for_selector("#network line", state="attached")
+    w = opened_live(browser, server)
     w.page.get_by_label("Dataset").select_option("circles")
     w.page.wait_for_function("location.hash.includes('dataset=circles')")
     w.page.get_by_role("button", name="Add a hidden layer").click()
@@ -155,9 +159,9 @@ def test_a_setting_changed_on_the_page_and_the_hash_round_trip(
     w.page.get_by_label("Learning rate").blur()
     w.page.wait_for_function("document.getElementById('error').textContent.includes('lr:')")
     assert server.session.settings.lr == 0.03
-    for _ in range(3):
+    for k in range(3):
         w.page.get_by_role("button", name="Step").click()
-    wait_for_step(w, 3)
+        wait_for_step(w, k + 1)
     after_three = w.page.text_content("#train-loss")
     url = w.page.url
     # The link, opened anew: the same run from its start, the same numbers step by step.
@@ -166,9 +170,9 @@ def test_a_setting_changed_on_the_page_and_the_hash_round_trip(
     w.page.wait_for_selector("#network line", state="attached")
     assert w.page.text_content("#step-count") == "0"
     assert w.page.get_by_label("Dataset").input_value() == "circles"
-    for _ in range(3):
+    for k in range(3):
         w.page.get_by_role("button", name="Step").click()
-    wait_for_step(w, 3)
+        wait_for_step(w, k + 1)
     assert w.page.text_content("#train-loss") == after_three
     assert [len(layer) for layer in server.session.snapshot()["layers"]] == [8, 8, 4, 1]
     w.errors = [e for e in w.errors if "400" not in e]  # the refused setting's answer
