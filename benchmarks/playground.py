@@ -8,9 +8,10 @@ and the size of a recorded page.
   server in this process (every neuron's picture over the plane, the
   weights, the gradients, the losses, as JSON), the median of many, with
   the time ``Session.snapshot`` alone takes;
-- the server's pace: ``POST /api/step`` of 5 updates (what the page asks
-  for while it plays), snapshot included, as updates a second; and a
-  step alone (``Session.step``), without a snapshot;
+- the server's pace: ``POST /api/step`` of an epoch's updates (what the
+  page asks for each frame while it plays: 10 for the default run),
+  snapshot included, as updates a second; and a step alone
+  (``Session.step``), without a snapshot;
 - with ``--browser``: the live page in headless Chromium (the system's,
   as the browser tests use), Play pressed for 10 s: the step count it
   shows, a second (the page draws every answer before it asks again);
@@ -55,6 +56,7 @@ def median_ms(run: Callable[[], Any], repeats: int) -> float:
 
 
 def over_http(settings: Settings, repeats: int) -> dict[str, float]:
+    epoch = -(-settings.train_test() // settings.batch_size)  # the page's updates a frame
     server = PlayServer(0, settings)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
@@ -72,10 +74,10 @@ def over_http(settings: Settings, repeats: int) -> dict[str, float]:
         size = len(payload)
 
     try:
-        ask("POST", "/api/step", {"steps": 5})  # warm: the traces compiled
+        ask("POST", "/api/step", {"steps": 1})  # warm: the traces compiled
         snapshot = median_ms(lambda: ask("GET", "/api/snapshot"), repeats)
         snapshot_bytes = size
-        step5 = median_ms(lambda: ask("POST", "/api/step", {"steps": 5}), repeats)
+        frame = median_ms(lambda: ask("POST", "/api/step", {"steps": epoch}), repeats)
     finally:
         conn.close()
         server.shutdown()
@@ -88,8 +90,8 @@ def over_http(settings: Settings, repeats: int) -> dict[str, float]:
         "snapshot over HTTP, ms": snapshot,
         "snapshot's JSON, kB": snapshot_bytes / 1e3,
         "Session.snapshot alone, ms": alone,
-        "POST /api/step of 5 (snapshot included), ms": step5,
-        "updates a second, the server asked for 5 at a time": 5 / (step5 / 1e3),
+        f"POST /api/step of {epoch} (snapshot included), ms": frame,
+        f"updates a second, the server asked for {epoch} at a time": epoch / (frame / 1e3),
         "Session.step(1) alone (one update, the losses after it), ms": update,
     }
 

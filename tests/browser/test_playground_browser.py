@@ -8,6 +8,7 @@ shows is read back from the DOM and held to the engine's own numbers.
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import threading
@@ -214,5 +215,31 @@ def test_the_recorded_page_plays_and_scrubs_offline(browser: Browser, recorded: 
     assert f"its gradient at step {step}" in title and "∂L/∂" in detail and "sum of all" in detail
     if SCREENSHOTS:
         w.page.screenshot(path=str(Path(SCREENSHOTS) / "playground-recorded.png"))
+    w.check_quiet()
+    w.close()
+
+
+def test_playing_each_frame_is_one_epoch_of_updates(browser: Browser, server: PlayServer) -> None:
+    w = opened_live(browser, server)
+    asked: list[int] = []
+    w.page.on(
+        "request",
+        lambda r: (
+            asked.append(json.loads(r.post_data or "{}")["steps"])
+            if r.url.endswith("/api/step")
+            else None
+        ),
+    )
+    w.page.get_by_label("Batch size").fill("7")
+    w.page.get_by_label("Batch size").press("Enter")
+    w.page.wait_for_function("location.hash.includes('batch_size=7')")
+    w.page.get_by_role("button", name="Play").click()
+    wait_for_step(w, 50)
+    w.page.get_by_role("button", name="Pause").click()
+    w.page.wait_for_timeout(300)
+    # 50 training points (100 at 50%) in batches of 7: 8 updates make an epoch.
+    assert len(server.session.train) == 50
+    assert asked and set(asked) == {8}
+    assert int(w.page.text_content("#step-count") or 0) == 8 * len(asked) == server.session.steps
     w.check_quiet()
     w.close()
