@@ -33,6 +33,45 @@ MARK = "/*RECORDING*/null"  # where a recorded page's frames go
 TOP_TERMS = 3  # the largest terms of a weight's chain rule a recorded page keeps
 RECORDED_GRID = 20  # a recorded picture's points a side (live: 32): most of a page's size
 MAX_STEPS = 100_000  # a recorded run's updates at most
+# A weight's chain rule is read from the graph of a whole minibatch, built by the engine:
+# one edge a parameter and a point, about 3 µs and 300 bytes an edge on a two-core Xeon
+# (measured). At most this many, so that a click or a frame costs seconds, not the memory
+# of the machine (8 layers of 32 over 4,500 points would be 34 million).
+MAX_CHAIN_GRAPH = 1_000_000
+
+
+def chain_graph_size(parameters: int, points: int) -> int:
+    """The edges from parameters in a minibatch's graph: one a parameter and a point."""
+    return parameters * points
+
+
+def check_chain_graph(parameters: int, points: int) -> None:
+    """A ValueError naming the sizes if a minibatch's graph would pass ``MAX_CHAIN_GRAPH``.
+
+    >>> check_chain_graph(337, 90)
+    >>> check_chain_graph(7_521, 4_500)  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    ValueError: ... 4,500 points × 7,521 parameters is 33,844,500 edges, ... at most 132 points ...
+    """
+    size = chain_graph_size(parameters, points)
+    if size > MAX_CHAIN_GRAPH:
+        raise ValueError(
+            f"a weight's chain rule reads the graph of the minibatch: {points:,} points × "
+            f"{parameters:,} parameters is {size:,} edges, more than {MAX_CHAIN_GRAPH:,}; a batch "
+            f"of at most {MAX_CHAIN_GRAPH // parameters:,} points (or a smaller network) keeps "
+            "it within"
+        )
+
+
+def parameter_count(settings: Settings) -> int:
+    """The network's weights and biases, from its settings (inputs, hidden layers, one output).
+
+    >>> parameter_count(Settings().changed({"layers": "16,16"}))
+    337
+    """
+    sizes = [len(settings.features), *settings.layers, 1]
+    return sum((a + 1) * b for a, b in zip(sizes, sizes[1:]))
 
 
 def template() -> str:
@@ -102,6 +141,8 @@ def record(settings: Settings, steps: int = 1_000, frames: int = 50) -> str:
         )
     if isinstance(frames, bool) or not isinstance(frames, int) or not 2 <= frames <= 500:
         raise ValueError(f"record: frames must be a whole number from 2 to 500, got {frames!r}")
+    # Each frame keeps every weight's chain rule: the whole minibatch's graph, built per frame.
+    check_chain_graph(parameter_count(settings), min(settings.batch_size, settings.train_test()))
     session = Session(settings)
     marks = sorted({round(steps * k / (frames - 1)) for k in range(frames)})
     recorded: list[Any] = []

@@ -250,3 +250,31 @@ def test_the_command_prints_its_url_serves_with_the_token_and_stops_on_ctrl_c() 
             process.kill()
     assert process.returncode == 0 and "stopped" in out
     assert "Traceback" not in err
+
+
+def test_what_would_take_minutes_is_refused_with_what_would_do() -> None:
+    # 1,000 training points (half of 2,000) in one batch through 2-32-32-1 (1,185 parameters).
+    big = Settings().changed({"points": 2000, "batch_size": 2000, "layers": "32,32"})
+    s = PlayServer(0, big, token="secret-token")
+    thread = threading.Thread(target=s.serve_forever, daemon=True)
+    thread.start()
+    try:
+        status, body = request(s, "GET", "/api/explain?layer=0&neuron=0&input=0")
+        assert status == 400 and body["error"] == (
+            "a weight's chain rule reads the graph of the minibatch: 1,000 points × 1,185 "
+            "parameters is 1,185,000 edges, more than 1,000,000; a batch of at most 843 points "
+            "(or a smaller network) keeps it within"
+        )
+        status, body = request(s, "POST", "/api/step", {"steps": 1000})
+        assert status == 400 and body["error"] == (
+            "steps: 1,000 updates of this run pass 1,185,000,000 points × parameters, more than "
+            "200,000,000 a request; ask for at most 168"
+        )
+        assert s.session.steps == 0
+        status, body = request(s, "POST", "/api/settings", {"batch_size": 800})
+        status, body = request(s, "POST", "/api/step", {"steps": 1})
+        status, body = request(s, "GET", "/api/explain?layer=0&neuron=0&input=0")
+        assert status == 200 and body["step"] == 1 and body["batch"] == 800
+    finally:
+        s.shutdown()
+        s.server_close()

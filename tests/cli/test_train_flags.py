@@ -346,6 +346,11 @@ def test_features_train_a_network_on_the_engineered_inputs(
         (["--points", "6000"], "--page cannot record this run: points: expected 4 to 5,000"),
         (["--layers", "64"], "--page cannot record this run: layers: at most 32 neurons a layer"),
         (["--steps", "100001"], "--page records at most 100,000 steps, got 100,001"),
+        (
+            ["--points", "5000", "--layers", "32,32"],
+            "--page cannot record this run: a weight's chain rule reads the graph of the "
+            "minibatch: 4,500 points × 1,185 parameters",
+        ),
     ],
 )
 def test_what_the_page_cannot_record_is_refused_before_training(

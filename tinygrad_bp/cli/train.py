@@ -463,9 +463,11 @@ def page_settings(args: argparse.Namespace, features: Sequence[str]) -> Any:
         values["noise"] = args.noise
     playground = nn_module("playground")
     try:
-        return playground.Settings().changed(values)
-    except playground.SettingsError as e:  # the playground's bounds, in train's words
+        settings = playground.Settings().changed(values)
+        page.check_chain_graph(page.parameter_count(settings), settings.train_test())
+    except ValueError as e:  # the playground's bounds, in train's words
         raise ValueError(f"--page cannot record this run: {e}") from None
+    return settings
 
 
 def _write_page(args: argparse.Namespace, settings: Any) -> bool:
