@@ -21,10 +21,11 @@ import hashlib
 import html
 import json
 import math
+from collections import Counter
 from importlib import resources
 from typing import Any
 
-from tinygrad_bp import Value
+from tinygrad_bp.extend import walk
 
 from .session import Session
 from .settings import Settings
@@ -107,19 +108,20 @@ def chain_rules(session: Session, names: dict[str, int]) -> list[list[Any]]:
     loss = session.gradient_graph()
     index = {p: k for k, p in enumerate(session.parameters)}
     terms: list[list[list[Any]]] = [[] for _ in session.parameters]
-    seen: set[Value] = set()
-    stack = [loss]
-    while stack:  # every node once; its edges to parameters give their terms
-        node = stack.pop()
-        if node in seen:
+    order = walk(loss)  # parents first: a name that repeats is numbered in this order, as
+    counts = Counter(n.label or f"[{n.op}]" for n in order if n.creator is not None)
+    seen: Counter[str] = Counter()  # explain numbers it (net_h1_1#3)
+    for node in order:
+        if node.creator is None:
             continue
-        seen.add(node)
+        name = node.label or f"[{node.op}]"
+        seen[name] += 1
+        if counts[name] > 1:
+            name = f"{name}#{seen[name]}"
         for parent, local in zip(node.parents, node.local_grads):
             if parent in index:
-                name = node.label or f"[{node.op}]"
                 place = names.setdefault(name, len(names))
                 terms[index[parent]].append([place, node.grad, local])
-            stack.append(parent)
     out = []
     for k, ts in enumerate(terms):
         ts.sort(key=lambda t: -abs(t[1] * t[2]))

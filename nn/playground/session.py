@@ -259,7 +259,7 @@ class Session:
         snap: dict[str, Any] = {
             "run": self.run_id,
             "step": self.steps,
-            "epoch": self.steps * self.settings.batch_size / len(self.train),
+            "epoch": self.steps * min(self.settings.batch_size, len(self.train)) / len(self.train),
             "train_loss": train_loss,
             "test_loss": test_loss,
             "curve": self.curve,

@@ -187,3 +187,29 @@ def test_a_moons_run_of_1000_steps_fits_in_3_mb() -> None:
     )
     page = record(settings, steps=1_000)
     assert len(page.encode("utf-8")) < 3_000_000
+
+
+def test_a_recorded_chain_rules_terms_are_explains_terms() -> None:
+    from nn.playground.page import chain_rules
+
+    s = Session(small(batch_size=8))
+    s.step(3)
+    names: dict[str, int] = {}
+    rules = chain_rules(s, names)
+    by_place = {place: name for name, place in names.items()}
+    loss = s.gradient_graph()
+    w = s.parameters[0]
+    now = w.data
+    assert s.before_update is not None
+    w.data = s.before_update[0]
+    first, second = explain(loss, w).splitlines()[:2]
+    w.data = now
+    terms = first.split(" = ", 1)[1].split(" + ")
+    products = second.split("=", 1)[1].rsplit(" = ", 1)[0].split(" + ")
+    _, count, top = rules[0]
+    assert count == len(terms) == 8
+    for place, dL, local in top:  # each kept term is explain's term of the same name
+        name = by_place[place]
+        k = next(k for k, t in enumerate(terms) if t.startswith(f"∂L/∂{name} "))
+        a, b = (float(x) for x in products[k].split(" × "))
+        assert (dL, local) == (pytest.approx(a, rel=1e-3), pytest.approx(b, rel=1e-3))
