@@ -278,3 +278,20 @@ def test_what_would_take_minutes_is_refused_with_what_would_do() -> None:
     finally:
         s.shutdown()
         s.server_close()
+
+
+def test_a_port_in_use_is_one_line() -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        done = subprocess.run(
+            [sys.executable, "-m", "tinygrad_bp", "play", "--no-browser", "--port", str(port)],
+            capture_output=True,
+            text=True,
+            timeout=60,
+            env=dict(os.environ, PYTHONPATH=str(ROOT)),
+        )
+    assert done.returncode == 1 and done.stdout == ""
+    assert done.stderr.startswith(f"tinygrad-bp play: cannot listen on 127.0.0.1:{port}: ")
+    assert len(done.stderr.splitlines()) == 1
