@@ -125,7 +125,7 @@ def record(settings: Settings, steps: int = 1_000, frames: int = 50) -> str:
 
 
 class Playground:
-    """A recorded page for Jupyter: shown inline (``_repr_html_``), or ``save(path)``d.
+    """A recorded page for Jupyter: shown inline (``_repr_html_``), or written with ``save(path)``.
 
     The page sits in an iframe of its own (``srcdoc``), so its script and
     styles cannot touch the notebook's.
