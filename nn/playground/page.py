@@ -115,6 +115,7 @@ def record(settings: Settings, steps: int = 1_000, frames: int = 50) -> str:
         "curve": _round(session.curve),
         "names": [p.label for p in session.parameters],
         "nodes": list(names),
+        "code": session.code(),
         "title": f"{settings.dataset}, {steps:,} steps",
     }
     # Inside a <script>: no "</" can end it early, whatever a label holds.

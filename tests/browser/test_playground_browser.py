@@ -224,6 +224,8 @@ def test_the_recorded_page_plays_and_scrubs_offline(browser: Browser, recorded: 
     w.page.keyboard.press("Enter")
     assert "sum of all" in (w.page.text_content("#detail") or "")
     assert (w.page.text_content("#detail-title") or "").startswith("b")
+    w.page.get_by_text("Code: the traced pass").click()
+    w.page.wait_for_function("document.getElementById('code').textContent.includes('@ W_net')")
     if SCREENSHOTS:
         w.page.screenshot(path=str(Path(SCREENSHOTS) / "playground-recorded.png"))
     w.check_quiet()
