@@ -161,6 +161,7 @@ def record(settings: Settings, steps: int = 1_000, frames: int = 50) -> str:
         "curve": _round(session.curve),
         "names": [p.label for p in session.parameters],
         "nodes": list(names),
+        "code": session.code(),
         "title": f"{settings.dataset}, {steps:,} steps",
     }
     # Inside a <script>: no "<" at all (JSON writes it \u003c), so no "</script" or "<!--"
@@ -187,7 +188,7 @@ def with_policy(page: str) -> str:
 
 
 class Playground:
-    """A recorded page for Jupyter: shown inline (``_repr_html_``), or ``save(path)``d.
+    """A recorded page for Jupyter: shown inline (``_repr_html_``), or written with ``save(path)``.
 
     The page sits in an iframe of its own (``srcdoc``), so its script and
     styles cannot touch the notebook's.

@@ -115,6 +115,14 @@ def test_the_live_page_trains_and_answers_clicks_with_the_engines_numbers(
     assert expected in shown
     final = expected.split("=")[-1].split()[0]
     assert final in (w.page.text_content("#detail-title") or "")[:200] or final in shown
+    # A bias clicked: its chain rule too.
+    w.page.get_by_role("button", name=re.compile(r"^bias of h2_4")).focus()
+    w.page.keyboard.press("Enter")
+    w.page.wait_for_function("document.getElementById('detail').textContent.includes('∂L/∂b')")
+    assert "its gradient at step" in (w.page.text_content("#detail-title") or "")
+    link.focus()
+    w.page.keyboard.press("Enter")
+    w.page.wait_for_function("document.getElementById('detail').textContent.includes('/∂w')")
     # A weight typed in takes effect at the next step.
     w.page.get_by_label("Set this weight").fill("1.5")
     w.page.get_by_role("button", name="Apply").click()
@@ -213,6 +221,12 @@ def test_the_recorded_page_plays_and_scrubs_offline(browser: Browser, recorded: 
     title = w.page.text_content("#detail-title") or ""
     step = w.page.text_content("#step-count")
     assert f"its gradient at step {step}" in title and "∂L/∂" in detail and "sum of all" in detail
+    w.page.get_by_role("button", name=re.compile(r"^bias of o1")).focus()
+    w.page.keyboard.press("Enter")
+    assert "sum of all" in (w.page.text_content("#detail") or "")
+    assert (w.page.text_content("#detail-title") or "").startswith("b")
+    w.page.get_by_text("Code: the traced pass").click()
+    w.page.wait_for_function("document.getElementById('code').textContent.includes('@ W_net')")
     if SCREENSHOTS:
         w.page.screenshot(path=str(Path(SCREENSHOTS) / "playground-recorded.png"))
     w.check_quiet()

@@ -257,6 +257,19 @@ def test_a_leaf_as_the_penalty_an_input_as_the_root_and_an_output_of_the_paramet
     assert_close(run(traced, [w, c], batch), run(traced.batched, [w, c], batch))
 
 
+def test_without_numpy_the_batched_trace_says_so(monkeypatch: pytest.MonkeyPatch) -> None:
+    import sys
+
+    monkeypatch.setitem(
+        sys.modules, "tinygrad_bp.tracing.batched", None
+    )  # as if NumPy were missing
+    w = Value(1.0, "w")
+    traced = trace(lambda x: w * x, 1.0)
+    with pytest.raises(TraceError, match="the batched trace needs NumPy .*: pip install numpy"):
+        traced.batched  # noqa: B018
+    assert traced([2.0, 3.0]) == 5.0 and w.grad == 5.0  # the trace itself runs per example
+
+
 def test_fit_without_numpy_runs_point_by_point(monkeypatch: pytest.MonkeyPatch) -> None:
     X, y = make_moons(40, seed=2, signed=True)
     monkeypatch.setattr(nn_train, "numpy_available", lambda: False)

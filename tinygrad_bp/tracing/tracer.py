@@ -181,8 +181,13 @@ class Traced:
         relative; ``batched.source`` is its code. Needs NumPy.
         """
         if self._batched is None:
-            from .batched import Batched  # here: NumPy is imported only when asked for
-
+            try:
+                from .batched import Batched  # here: NumPy is imported only when asked for
+            except ImportError as e:
+                raise TraceError(
+                    f"the batched trace needs NumPy ({e}): pip install numpy; calling the "
+                    "trace itself runs it example by example"
+                ) from None
             self._batched = Batched(self)
         return self._batched
 
