@@ -20,17 +20,17 @@ import base64
 import hashlib
 import html
 import json
-import math
 from collections import Counter
 from importlib import resources
 from typing import Any
 
 from tinygrad_bp.extend import walk
 
-from .session import Session
+from .session import Session, json_ready
 from .settings import Settings
 
 MARK = "/*RECORDING*/null"  # where a recorded page's frames go
+DIGITS = 6  # a recorded number's significant digits: the page's size, not its meaning
 TOP_TERMS = 3  # the largest terms of a weight's chain rule a recorded page keeps
 RECORDED_GRID = 20  # a recorded picture's points a side (live: 32): most of a page's size
 MAX_STEPS = 100_000  # a recorded run's updates at most
@@ -85,17 +85,6 @@ def live_page() -> str:
     return template()
 
 
-def _round(x: Any, digits: int = 6) -> Any:
-    """Numbers to ``digits`` significant digits: a recorded page's size, not its meaning."""
-    if isinstance(x, float):
-        return float(f"{x:.{digits}g}") if math.isfinite(x) else None
-    if isinstance(x, dict):
-        return {k: _round(v, digits) for k, v in x.items()}
-    if isinstance(x, list):
-        return [_round(v, digits) for v in x]
-    return x
-
-
 def chain_rules(session: Session, names: dict[str, int]) -> list[list[Any]]:
     """Per parameter (in ``session.parameters``' order), the chain rule of its last gradient.
 
@@ -125,8 +114,10 @@ def chain_rules(session: Session, names: dict[str, int]) -> list[list[Any]]:
     out = []
     for k, ts in enumerate(terms):
         ts.sort(key=lambda t: -abs(t[1] * t[2]))
-        top = [[place, _round(dL, 4), _round(local, 4)] for place, dL, local in ts[:TOP_TERMS]]
-        out.append([_round(session.graph_gradients[k]), len(ts), top])
+        top = [
+            [place, json_ready(dL, 4), json_ready(local, 4)] for place, dL, local in ts[:TOP_TERMS]
+        ]
+        out.append([json_ready(session.graph_gradients[k], DIGITS), len(ts), top])
     return out
 
 
@@ -155,10 +146,10 @@ def record(settings: Settings, steps: int = 1_000, frames: int = 50) -> str:
         snap = session.snapshot(with_points=not recorded, grid_size=RECORDED_GRID)
         snap["chain"] = chain_rules(session, names)
         snap.pop("curve")
-        recorded.append(_round(snap))
+        recorded.append(json_ready(snap, DIGITS))
     data = {
         "frames": recorded,
-        "curve": _round(session.curve),
+        "curve": json_ready(session.curve, DIGITS),
         "names": [p.label for p in session.parameters],
         "nodes": list(names),
         "code": session.code(),

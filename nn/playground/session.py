@@ -24,14 +24,15 @@ import base64
 import itertools
 import math
 import random
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from typing import Any
 
 from tinygrad_bp import Value, explain, total, trace
 from tinygrad_bp.checks import printable
 from tinygrad_bp.sums import net_parts
 
-from ..data import DATASETS, FEATURES, with_features
+from ..data import DATASETS, with_features
 from ..losses import hinge, hinge_term, l2
 from ..module import MLP
 from ..optim import SGD, Adam, Optimizer
@@ -144,15 +145,11 @@ class Session:
         changed = {k for k, v in settings.to_dict().items() if v != self.settings.to_dict()[k]}
         if not changed <= pace:
             return Session(settings)
-        old = self.settings
         self.settings = settings
         if "optimizer" in changed:
             self.optimizer = self._optimizer()
         self.optimizer.lr = settings.lr
-        if {"regularization", "reg_rate"} & changed and (
-            old.regularization,
-            old.reg_rate,
-        ) != (settings.regularization, settings.reg_rate):
+        if {"regularization", "reg_rate"} & changed:  # the penalty is in the traced graph
             self._retrace()
         return self
 
@@ -206,11 +203,9 @@ class Session:
     # -- what a page shows
     def losses(self) -> tuple[float, float]:
         """The mean hinge loss over the training points and over the test points (no penalty)."""
-        kept = [p.grad for p in self.parameters]
-        train = self.score_run(self.train, mean=True)
-        test = self.score_run(self.test, mean=True) if self.test else math.nan
-        for p, g in zip(self.parameters, kept):
-            p.grad = g
+        with kept_gradients(self.parameters):
+            train = self.score_run(self.train, mean=True)
+            test = self.score_run(self.test, mean=True) if self.test else math.nan
         return train, test
 
     def snapshot(self, with_points: bool = False, grid_size: int = GRID) -> dict[str, Any]:
@@ -224,11 +219,9 @@ class Session:
             for i in range(size)
         ]
         features = with_features(grid, self.settings.features)
-        kept = [p.grad for p in self.parameters]
-        self._pictures(features)
+        with kept_gradients(self.parameters):
+            self._pictures(features)
         values = self._pictures.outputs  # per grid point: every neuron's output
-        for p, g in zip(self.parameters, kept):
-            p.grad = g
         columns = list(zip(*values)) if isinstance(values[0], tuple) else [values]
         layers = []
         k = 0
@@ -275,8 +268,8 @@ class Session:
                 "train": [[a, b, c] for (a, b), c in zip(self.train_points, self.train_labels)],
                 "test": [[a, b, c] for (a, b), c in zip(self.test_points, self.test_labels)],
             }
-        finite: dict[str, Any] = _finite(snap)
-        return finite
+        ready: dict[str, Any] = json_ready(snap)
+        return ready
 
     def gradient_graph(self) -> Value:
         """The last update's loss, built by the engine from its minibatch, and backward() run.
@@ -386,15 +379,27 @@ def _picture(values: Sequence[float]) -> str:
     return base64.b64encode(data).decode("ascii")
 
 
-def _finite(x: Any) -> Any:
-    """JSON has no inf or NaN: they become None (a page shows them as such)."""
+def json_ready(x: Any, digits: int | None = None) -> Any:
+    """``x`` (numbers, lists, dicts) for JSON, which has no inf or NaN: they become None (a
+    page shows them as such); with ``digits``, every float kept to that many significant
+    digits (a recorded page's size, not its meaning)."""
     if isinstance(x, float):
-        return x if math.isfinite(x) else None
+        if not math.isfinite(x):
+            return None
+        return x if digits is None else float(f"{x:.{digits}g}")
     if isinstance(x, dict):
-        return {k: _finite(v) for k, v in x.items()}
+        return {k: json_ready(v, digits) for k, v in x.items()}
     if isinstance(x, list):
-        return [_finite(v) for v in x]
+        return [json_ready(v, digits) for v in x]
     return x
 
 
-FEATURE_NAMES = tuple(FEATURES)
+@contextmanager
+def kept_gradients(parameters: Sequence[Value]) -> Iterator[None]:
+    """Run a trace for its values alone: the parameters' ``.grad`` are as before afterwards."""
+    kept = [p.grad for p in parameters]
+    try:
+        yield
+    finally:
+        for p, g in zip(parameters, kept):
+            p.grad = g
