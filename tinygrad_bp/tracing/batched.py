@@ -32,6 +32,7 @@ inf or NaN; nothing is written to the leaves before that.
 
 from __future__ import annotations
 
+import functools
 import heapq
 import re
 from collections.abc import Iterable, Sequence
@@ -207,14 +208,19 @@ def _template(n: Value) -> Template:
 def _array_template(n: Value) -> bool:
     """Whether ``n``'s op has a template that can be written over arrays."""
     template = n.creator.template if n.creator is not None else None
-    if template is None:
-        return False
-    names = [f"a{k}" for k in range(len(n.args))]
+    return template is not None and _has_array_form(template, len(n.args))
+
+
+@functools.lru_cache(maxsize=1024)
+def _has_array_form(template: Template, arity: int) -> bool:
+    """Whether every expression of ``template`` (for ``arity`` arguments) has an array form:
+    the same answer for every node of an op, so asked once per op and arity."""
+    names = [f"a{k}" for k in range(arity)]
     try:
         array_code(template.value_code(names, "out"))
         for d in template.local_code(names, "out"):
             array_code(d)
-        for k in range(len(n.args)):
+        for k in range(arity):
             written = template.grad_code(k, names, "out", "g")
             if written is not None:
                 array_code(written)
