@@ -27,7 +27,14 @@ from typing import Any
 from tinygrad_bp.extend import walk
 
 from .session import Session, json_ready
-from .settings import Settings
+from .settings import (
+    ACTIVATIONS,
+    DATASET_NAMES,
+    FEATURE_LABELS,
+    OPTIMIZERS,
+    REGULARIZATIONS,
+    Settings,
+)
 
 MARK = "/*RECORDING*/null"  # where a recorded page's frames go
 DIGITS = 6  # a recorded number's significant digits: the page's size, not its meaning
@@ -75,9 +82,28 @@ def parameter_count(settings: Settings) -> int:
     return sum((a + 1) * b for a, b in zip(sizes, sizes[1:]))
 
 
+CHOICES_MARK = "/*CHOICES*/null"  # where the settings' choices go
+
+
+def script_json(data: Any) -> str:
+    """``data`` as JSON to stand inside a <script>: no "<" at all (written \u003c), so no
+    "</script" or "<!--" can end the script early or change how it is read."""
+    return json.dumps(data, separators=(",", ":"), ensure_ascii=False).replace("<", "\\u003c")
+
+
 def template() -> str:
-    """The page's HTML, as shipped in the package."""
-    return resources.files(__package__).joinpath("playground.html").read_text(encoding="utf-8")
+    """The page's HTML, as shipped in the package, with the settings' choices in it: the
+    page's selects and boxes offer what ``Settings`` accepts, from that one list."""
+    page = resources.files(__package__).joinpath("playground.html").read_text(encoding="utf-8")
+    choices = {
+        "dataset": list(DATASET_NAMES),
+        "activation": list(ACTIVATIONS),
+        "optimizer": list(OPTIMIZERS),
+        "regularization": list(REGULARIZATIONS),
+        "features": [[name, label] for name, label in FEATURE_LABELS.items()],
+    }
+    assert CHOICES_MARK in page
+    return page.replace(CHOICES_MARK, script_json(choices), 1)
 
 
 def live_page() -> str:
@@ -155,12 +181,9 @@ def record(settings: Settings, steps: int = 1_000, frames: int = 50) -> str:
         "code": session.code(),
         "title": f"{settings.dataset}, {steps:,} steps",
     }
-    # Inside a <script>: no "<" at all (JSON writes it \u003c), so no "</script" or "<!--"
-    # can end the script early or change how it is read, whatever a label holds.
-    text = json.dumps(data, separators=(",", ":"), ensure_ascii=False).replace("<", "\\u003c")
     page = template()
     assert MARK in page
-    return with_policy(page.replace(MARK, text, 1))
+    return with_policy(page.replace(MARK, script_json(data), 1))
 
 
 def with_policy(page: str) -> str:
