@@ -295,3 +295,10 @@ def test_a_port_in_use_is_one_line() -> None:
     assert done.returncode == 1 and done.stdout == ""
     assert done.stderr.startswith(f"tinygrad-bp play: cannot listen on 127.0.0.1:{port}: ")
     assert len(done.stderr.splitlines()) == 1
+
+
+def test_the_command_lines_datasets_are_nns() -> None:
+    from nn.data import DATASETS
+    from tinygrad_bp.cli.common import PLANE_DATASETS
+
+    assert PLANE_DATASETS == tuple(DATASETS)

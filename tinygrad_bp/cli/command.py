@@ -42,6 +42,7 @@ from .arguments import parse
 from .common import (
     BROKEN_PIPE,
     INTERRUPTED,
+    PLANE_DATASETS,
     RefusedError,
     feature_names,
     int_in,
@@ -180,7 +181,7 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument(
         "dataset",
         nargs="?",
-        choices=["moons", "xor", "spirals", "circles", "gauss", "digits"],
+        choices=[*PLANE_DATASETS, "digits"],
         help="the dataset (leave it out with --data)",
     )
     t.add_argument(
@@ -233,7 +234,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "dataset",
         nargs="?",
-        choices=["moons", "xor", "spirals", "circles", "gauss"],
+        choices=PLANE_DATASETS,
         help="the data (default moons)",
     )
     p.add_argument(

@@ -18,6 +18,9 @@ from ..show.formatting import printable
 
 INTERRUPTED = 130  # Ctrl-C (SIGINT)
 BROKEN_PIPE = 141  # the reader went away (SIGPIPE): e.g. | head -1
+# nn.data.DATASETS' names, for parsing the command line without importing nn (a test
+# holds the two to each other): the datasets of points in the plane.
+PLANE_DATASETS = ("moons", "xor", "spirals", "circles", "gauss")
 
 
 class RefusedError(Exception):

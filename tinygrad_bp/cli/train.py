@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from types import FrameType
 from typing import Any
 
-from .common import INTERRUPTED, feature_names, int_at_least, layer_sizes, nn_module
+from .common import INTERRUPTED, PLANE_DATASETS, feature_names, int_at_least, layer_sizes, nn_module
 
 
 def _fail(message: str) -> int:
@@ -156,7 +156,7 @@ def run_train(args: argparse.Namespace) -> int:
         return run_classes(args)
     if args.dataset is None:
         return _fail(
-            "expected a dataset (moons, xor, spirals, circles, gauss or digits) or --data FILE.csv"
+            f"expected a dataset ({', '.join(PLANE_DATASETS)} or digits) or --data FILE.csv"
         )
     for flag, value in (("--epochs", args.epochs), ("--batch-size", args.batch_size)):
         if value is not None:
@@ -581,7 +581,7 @@ def run_classes(args: argparse.Namespace) -> int:
     ):
         if value is not None:
             return _fail(
-                f"{flag} is for the points of the plane (moons, xor, spirals, circles, gauss); "
+                f"{flag} is for the points of the plane ({', '.join(PLANE_DATASETS)}); "
                 "digits and --data have their own points "
                 "and train for --epochs of --batch-size"
             )
